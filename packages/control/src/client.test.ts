@@ -7,7 +7,7 @@ import { ControlClient } from './client.js';
 import { ControlApiError, ControlRpcError } from './errors.js';
 import type { ControlHandlerTable, ControlHandlers } from './methods.js';
 import { ControlServer } from './server.js';
-import { makeTempDir, sleep } from './test-support.js';
+import { makeTempDir, sleep, sleepUnref } from './test-support.js';
 
 describe('ControlClient', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -26,7 +26,7 @@ describe('ControlClient', () => {
   const handlers: ControlHandlers = {
     ...typed,
     slow: async ({ ms }: { ms: number }) => {
-      await sleep(ms);
+      await sleepUnref(ms);
       return ms;
     },
   };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ControlApiError } from './errors.js';
 import type { ControlHandlers } from './methods.js';
 import { ControlServer } from './server.js';
-import { makeTempDir, RawLineClient, sleep } from './test-support.js';
+import { makeTempDir, RawLineClient, sleep, sleepUnref } from './test-support.js';
 
 const VERSION = 'sluice 9.9.9-test';
 
@@ -24,7 +24,7 @@ const handlers: ControlHandlers = {
     throw new Error('async boom');
   },
   sleep: async ({ ms, tag }: { ms: number; tag: string }) => {
-    await sleep(ms);
+    await sleepUnref(ms);
     return tag;
   },
   nothing: () => undefined,
@@ -249,6 +249,26 @@ describe('ControlServer', () => {
       }
     });
 
+    test('a reader that stops reading is dropped after the send timeout', async () => {
+      const tmp2 = await makeTempDir();
+      const slow = new ControlServer({ path: join(tmp2.dir, 's.sock'), handlers, version: VERSION, sendTimeoutMs: 100 });
+      await slow.start();
+      try {
+        const c = await RawLineClient.connect(slow.path);
+        c.socket.pause();
+        // Several large replies overflow the socket buffers of a peer that does not read.
+        const request = JSON.stringify({ id: 1, method: 'echo', params: { pad: 'z'.repeat(900 * 1024) } });
+        c.write('json\n' + `${request}\n`.repeat(4));
+        const deadline = Date.now() + 3000;
+        while (slow.connectionCount > 0 && Date.now() < deadline) await sleep(20);
+        assert.equal(slow.connectionCount, 0);
+        c.destroy();
+      } finally {
+        await slow.close();
+        await tmp2.cleanup();
+      }
+    });
+
     test('after the client half-closes, calls in flight are still answered', async () => {
       const c = await jsonClient();
       c.write('{"id":1,"method":"sleep","params":{"ms":50,"tag":"done"}}\n');
@@ -350,7 +370,7 @@ describe('ControlServer lifecycle', () => {
     const path = join(tmp.dir, 'a', 'b', 'g.sock');
     const server = new ControlServer({ path, handlers, version: VERSION });
     await server.start();
-    await assert.rejects(server.start(), /already started/);
+    await assert.rejects(server.start(), /can only be started once/);
     await server.close();
     await tmp.cleanup();
   });

@@ -59,12 +59,17 @@ export class ControlServer {
     return this.#state === 'listening';
   }
 
+  /** Connections currently open. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
   /**
    * Bind the socket. Fails if a live process answers at the path or the path is not a socket; removes a
    * stale socket file (left by a crashed daemon) otherwise.
    */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`control server ${this.path} already started`);
+    if (this.#state !== 'new') throw new Error(`control server ${this.path} can only be started once`);
     this.#state = 'starting';
     try {
       const dir = dirname(this.path);

@@ -100,3 +100,8 @@ export class RawLineClient {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A sleep that does not keep the process alive: for fake handlers whose callers may have gone away. */
+export function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
