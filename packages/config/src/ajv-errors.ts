@@ -31,9 +31,23 @@ export function translateAjvErrors(errors: readonly AjvError[], root: SchemaObje
   return out;
 }
 
-/** `if` reports "must match then schema" next to the real error; inner propertyNames errors repeat the outer one. */
+/**
+ * Drops errors that only repeat or follow from another: `if` says "must match then schema" next to the
+ * real error; inner propertyNames errors repeat the outer one; when a value has the wrong type, the other
+ * keywords of that same schema (a g3value parser, a pattern) have nothing sensible to say about it.
+ */
 function dropNoise(errors: readonly AjvError[]): AjvError[] {
-  return errors.filter((e) => e.keyword !== 'if' && (e as { propertyName?: string }).propertyName === undefined);
+  /** schema object ⇒ the value paths where its `type` failed */
+  const wrongType = new Map<object, string[]>();
+  for (const e of errors) {
+    if (e.keyword !== 'type' || !isSchemaObject(e.parentSchema)) continue;
+    wrongType.set(e.parentSchema, [...(wrongType.get(e.parentSchema) ?? []), e.instancePath]);
+  }
+  return errors.filter((e) => {
+    if (e.keyword === 'if' || (e as { propertyName?: string }).propertyName !== undefined) return false;
+    if (e.keyword === 'type') return true;
+    return !(isSchemaObject(e.parentSchema) && (wrongType.get(e.parentSchema) ?? []).includes(e.instancePath));
+  });
 }
 
 function within(path: string, parent: string): boolean {
@@ -70,12 +84,12 @@ function chooseAlternative(alt: AjvError, branches: unknown[], groups: AjvError[
   if (alt.keyword === 'oneOf' && Array.isArray(alt.params['passingSchemas'])) {
     return [synthetic(alt, 'matches more than one of the allowed forms; make it unambiguous')];
   }
-  const mismatched = groups.map((g, i) => g.length > 0 && g.every((e) => isShapeMismatch(e, alt, branches[i], root)));
+  const mismatched = groups.map((g, i) => isMismatch(g, alt, branches[i], root));
   const candidates = groups.map((g, i) => i).filter((i) => !mismatched[i] && groups[i]!.length > 0);
   if (candidates.length === 0) {
     const expected = unique(branches.map((b) => expectationOf(b, root)).filter((x): x is string => x !== undefined));
     const got = alt.data === undefined ? '' : `, got ${describeValue(alt.data)}`;
-    return [synthetic(alt, expected.length > 0 ? `expected ${expected.join(' or ')}${got}` : 'does not match any of the allowed forms')];
+    return [synthetic(alt, expected.length > 0 ? `expected ${orList(expected)}${got}` : 'does not match any of the allowed forms')];
   }
   // the branch whose errors reach deepest into the value is the one the operator meant to write
   const depth = (i: number): number => Math.max(...groups[i]!.map((e) => parseJsonPointer(e.instancePath).length));
@@ -83,11 +97,16 @@ function chooseAlternative(alt: AjvError, branches: unknown[], groups: AjvError[
   return groups[candidates[0]!]!;
 }
 
-/** The error says the value is not of this branch's kind at all (wrong type, not the constant, not in the enum). */
-function isShapeMismatch(e: AjvError, alt: AjvError, branch: unknown, root: SchemaObject): boolean {
-  if (e.instancePath !== alt.instancePath || !isSchemaObject(branch)) return false;
-  if (e.keyword !== 'type' && e.keyword !== 'const' && e.keyword !== 'enum') return false;
-  return e.parentSchema === branch || e.parentSchema === deref(branch, root);
+/**
+ * The branch does not apply to the value at all: its own `type` failed (whatever else it said), or all
+ * it said is that the value is not its constant / not in its enum.
+ */
+function isMismatch(group: AjvError[], alt: AjvError, branch: unknown, root: SchemaObject): boolean {
+  if (group.length === 0 || !isSchemaObject(branch)) return false;
+  const own = (e: AjvError): boolean =>
+    e.instancePath === alt.instancePath && (e.parentSchema === branch || e.parentSchema === deref(branch, root));
+  if (group.some((e) => e.keyword === 'type' && own(e))) return true;
+  return group.every((e) => (e.keyword === 'const' || e.keyword === 'enum') && own(e));
 }
 
 function expectationOf(branch: unknown, root: SchemaObject): string | undefined {
@@ -101,6 +120,11 @@ function expectationOf(branch: unknown, root: SchemaObject): string | undefined 
 
 function synthetic(alt: AjvError, why: string): AjvError {
   return { ...alt, keyword: 'x-reason', params: { why } };
+}
+
+/** `a`, `a or b`, `a, b or c` */
+function orList(items: string[]): string {
+  return items.length <= 2 ? items.join(' or ') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
 function unique(list: string[]): string[] {
@@ -119,7 +143,7 @@ const TYPE_WORDS: Record<string, string> = {
 
 function typeNames(t: unknown): string {
   const list = Array.isArray(t) ? t : String(t).split(',');
-  return list.map((x) => TYPE_WORDS[String(x)] ?? String(x)).join(' or ');
+  return orList(list.map((x) => TYPE_WORDS[String(x)] ?? String(x)));
 }
 
 function quote(v: unknown): string {

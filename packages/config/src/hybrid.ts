@@ -82,7 +82,8 @@ async function includePath(
   try {
     info = await stat(target);
   } catch (e) {
-    throw fail(`${describeFsError(e)} (${displayPath(target)})`);
+    const shown = displayPath(target);
+    throw fail(shown === written ? describeFsError(e) : `${describeFsError(e)} (${shown})`);
   }
   if (info.isFile()) return loadObjectFile(kind, target, at, keyPath, state);
   if (!info.isDirectory()) throw fail(`not a regular file or directory (${displayPath(target)})`);

@@ -126,9 +126,12 @@ async function readMainFile(mainFile: string): Promise<MainEntry[]> {
       }
       const first = seen.get(key);
       if (first !== undefined) {
-        const as = first.written === written ? '' : ` (as '${first.written}')`;
         const p = first.tree.pos;
-        errors.push(ConfigError.at(tree.pos, `key '${key}' is given again; it is already set${as} at ${displayPath(p.file)}:${p.line}:${p.column}`, { keyPath: `/${written}` }));
+        const there = `${displayPath(p.file)}:${p.line}:${p.column}`;
+        const why = first.written === written
+          ? `key '${written}' is given twice (first at ${there})`
+          : `key '${written}' is the same as '${first.written}' at ${there}; give it once`;
+        errors.push(ConfigError.at(tree.pos, why, { keyPath: `/${written}` }));
         continue;
       }
       seen.set(key, { written, tree });

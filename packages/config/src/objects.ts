@@ -40,7 +40,7 @@ export function buildRawObject(kind: ObjectKind, src: ObjectSource): RawObject {
     errors.push(ConfigError.at(tree.pos, `missing required key 'name'`, { objectKind: kind }));
   } else if (typeof rawName !== 'string') {
     const hint = typeof rawName === 'number' || typeof rawName === 'boolean' ? ` (quote it: "${String(rawName)}")` : '';
-    errors.push(ConfigError.at(locate(['name']), `name must be a string, got ${jsonKind(rawName)}${hint}`, { objectKind: kind, keyPath: '/name' }));
+    errors.push(ConfigError.at(locate(['name']), `must be a string, got ${jsonKind(rawName)}${hint}`, { objectKind: kind, keyPath: '/name' }));
   } else if (!isValidObjectName(rawName)) {
     errors.push(
       ConfigError.at(locate(['name']), `invalid name '${rawName}': only letters, digits, '_', '.', '/' and '-' are allowed`, {
@@ -58,7 +58,7 @@ export function buildRawObject(kind: ObjectKind, src: ObjectSource): RawObject {
   if (rawType === undefined) {
     if (TYPE_REQUIRED.has(kind)) errors.push(ConfigError.at(tree.pos, `missing required key 'type'`, context));
   } else if (typeof rawType !== 'string' || rawType === '') {
-    errors.push(ConfigError.at(locate(['type']), `type must be a non-empty string, got ${jsonKind(rawType)}`, { ...context, keyPath: '/type' }));
+    errors.push(ConfigError.at(locate(['type']), `must be a non-empty string, got ${rawType === '' ? 'an empty one' : jsonKind(rawType)}`, { ...context, keyPath: '/type' }));
   } else {
     type = normalizeTypeName(rawType);
     value['type'] = type;
@@ -108,7 +108,7 @@ export function findDuplicateNames(objects: readonly RawObject[]): ConfigError[]
     }
     const there = earlier.locate(['name']);
     errors.push(
-      ConfigError.at(obj.locate(['name']), `duplicate name: ${obj.kind} '${obj.name}' is already defined at ${displayPath(there.file)}:${there.line}:${there.column}`, {
+      ConfigError.at(obj.locate(['name']), `duplicate name, first defined at ${displayPath(there.file)}:${there.line}:${there.column}`, {
         objectKind: obj.kind,
         objectName: obj.name,
         ...(obj.type === undefined ? {} : { objectType: obj.type }),

@@ -66,9 +66,10 @@ const compiled = new WeakMap<object, Validator<unknown>>();
  * The validator for `schema`, compiled on first use and cached by schema object. It returns the value
  * with declared keys normalised (the input is not changed) or throws a ConfigError (more in `causes`).
  */
-export function createValidator<T = NormalizedValue>(schema: SchemaObject): Validator<T> {
-  const cached = compiled.get(schema);
+export function createValidator<T = NormalizedValue>(schemaArg: object): Validator<T> {
+  const cached = compiled.get(schemaArg);
   if (cached !== undefined) return cached as Validator<T>;
+  const schema = schemaArg as SchemaObject;
   const check: ValidateFunction = ajv.compile(schema);
   const validator: Validator<unknown> = (value, node) => {
     const walked = normalizeBySchema(value, schema);
@@ -80,7 +81,7 @@ export function createValidator<T = NormalizedValue>(schema: SchemaObject): Vali
     if (reasons.length === 0) throw errorAt(node, [], 'is not valid');
     throw ConfigError.combine(reasons.map((r) => errorAt(node, toRawPath(walked.rawPaths, r.path), r.why)));
   };
-  compiled.set(schema, validator);
+  compiled.set(schemaArg, validator);
   return validator as Validator<T>;
 }
 
