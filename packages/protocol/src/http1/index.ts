@@ -1,3 +1,8 @@
+/**
+ * HTTP/1.x codec for the forward proxy's raw-socket server: incremental head reading, strict request and
+ * framing-strict response head parsing, zero-copy body decoders, head serialisation and target parsing.
+ * Nothing here touches a socket; everything throws HttpParseError (a SluiceError) with the status to answer.
+ */
 export { DEFAULT_HTTP_LIMITS, HttpParseError, type HttpLimits, type HttpPeer } from './errors.js';
 export type { HttpHeader } from './fields.js';
 export { HeadReader, type HeadChunk } from './head-reader.js';

@@ -180,6 +180,10 @@ test('rejects DEL in the target', () =>
   rejects(msg('GET /a\x7fb HTTP/1.1', 'Host: x'), 400, 'invalid character in request-target'));
 test('rejects non-ASCII in the target', () =>
   rejects(msg('GET /caf\xe9 HTTP/1.1', 'Host: x'), 400, 'invalid character in request-target'));
+test('rejects a fragment in origin-form', () =>
+  rejects(msg('GET /a#b HTTP/1.1', 'Host: x'), 400, 'fragment in request-target'));
+test('rejects a fragment in absolute-form', () =>
+  rejects(msg('GET http://x/#b HTTP/1.1'), 400, 'fragment in request-target'));
 test('rejects asterisk-form outside OPTIONS', () =>
   rejects(msg('GET * HTTP/1.1', 'Host: x'), 400, 'asterisk-form outside OPTIONS'));
 test('rejects authority-form outside CONNECT', () =>

@@ -59,6 +59,8 @@ export function parseRequestHead(head: Buffer, limits: HttpLimits = DEFAULT_HTTP
   for (let i = tStart; i < sp2; i++) {
     const c = head[i]!;
     if (c <= SP || c >= 0x7f) fail(c === SP ? 'whitespace in request-target' : 'invalid character in request-target');
+    // No request-target form has a fragment; upstreams disagree on what to do with one.
+    if (c === 0x23) fail('fragment in request-target');
   }
   const method = s.slice(0, sp1);
   const target = s.slice(tStart, sp2);
