@@ -1,1 +1,1 @@
-export {};
+export * from './http1/index.js';
