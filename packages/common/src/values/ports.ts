@@ -59,7 +59,7 @@ export class PortSet {
 
 function portNumber(text: string, whole: string): number {
   const t = text.trim();
-  if (!/^[0-9]+$/.test(t)) throw new ValueError(`'${t}' in '${whole}' is not a port number`);
+  if (!/^[0-9]+$/.test(t)) throw new ValueError(t === whole.trim() ? `'${t}' is not a port number` : `'${t}' in '${whole}' is not a port number`);
   const n = Number(t);
   if (n > 0xffff) throw new ValueError(`port ${n} in '${whole}' is out of range (0..65535)`);
   return n;
