@@ -3,7 +3,7 @@
  * after lib/g3-yaml/src/value/net/{tcp,udp,base}.rs.
  */
 import { ValueError, describe } from './errors.js';
-import { asBool, asF64, asU16, asU32, asUsize, forEachKey, isMap } from './primitives.js';
+import { asBool, asF64, asU16, asU32, asUsize, forEachKey, isMap, type Mutable } from './primitives.js';
 import { parseSocketBuffer, parseTcpKeepalive, parseUdpMiscOpts, type SocketBuffer, type TcpKeepalive, type UdpMiscOpts } from './socket.js';
 import { parseUpstreamAddr } from './upstream.js';
 
@@ -126,8 +126,6 @@ export function listenInstanceCount(spec: Pick<ListenBase, 'instance' | 'scale'>
   else if (spec.scale?.kind === 'fraction') scaled = Math.floor((cpus * spec.scale.numerator) / spec.scale.denominator);
   return Math.max(spec.instance, scaled);
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function listenAddress(v: unknown, env: Env): { host: string; port: number; ipFamily: 4 | 6 } {
   if (typeof v === 'number') return { host: '::', port: asU16(v), ipFamily: 6 };

@@ -7,6 +7,9 @@ import { ValueError, describe, within } from './errors.js';
 
 export type YamlMap = Record<string, unknown>;
 
+/** Writable view of a readonly result type, for filling it in before freezing. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A plain mapping as produced by the YAML loader (not an array, not null, not a class instance). */
 export function isMap(v: unknown): v is YamlMap {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -112,7 +115,6 @@ export function asString(v: unknown): string {
 /** A string containing only ASCII characters. */
 export function asAscii(v: unknown): string {
   const s = asString(v);
-  // eslint-disable-next-line no-control-regex
   if (!/^[\x00-\x7f]*$/.test(s)) throw new ValueError(`'${s}' must contain only ASCII characters`);
   return s;
 }

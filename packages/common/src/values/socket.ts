@@ -4,7 +4,7 @@
  */
 import { ValueError, describe } from './errors.js';
 import { parseDuration, parseSize } from './humanize.js';
-import { asBool, asString, asU16, asU32, asU8, asUsize, expectMap, forEachKey, isMap } from './primitives.js';
+import { asBool, asString, asU16, asU32, asU8, asUsize, expectMap, forEachKey, isMap, type Mutable } from './primitives.js';
 
 export interface TcpKeepalive {
   readonly enabled: boolean;
@@ -20,7 +20,7 @@ const KEEPALIVE_IDLE_DEFAULT_MS = 60_000;
 export function parseTcpKeepalive(v: unknown): TcpKeepalive {
   if (typeof v === 'boolean') return Object.freeze({ enabled: v, idleTimeMs: KEEPALIVE_IDLE_DEFAULT_MS });
   if (!isMap(v)) return Object.freeze({ enabled: true, idleTimeMs: parseDuration(v) });
-  const out: { -readonly [K in keyof TcpKeepalive]: TcpKeepalive[K] } = { enabled: false, idleTimeMs: KEEPALIVE_IDLE_DEFAULT_MS };
+  const out: Mutable<TcpKeepalive> = { enabled: false, idleTimeMs: KEEPALIVE_IDLE_DEFAULT_MS };
   forEachKey(v, 'tcp keepalive', {
     enable: (x) => (out.enabled = asBool(x)),
     idle_time: (x) => (out.idleTimeMs = parseDuration(x)),
@@ -40,8 +40,6 @@ export interface TcpMiscOpts {
   readonly congestionControl?: string;
   readonly netfilterMark?: number;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** tcp_misc_opts map: no_delay, max_segment_size|mss, time_to_live|ttl, hop_limit, type_of_service|tos, traffic_class, congestion_control, netfilter_mark|mark. */
 export function parseTcpMiscOpts(v: unknown): TcpMiscOpts {

@@ -72,6 +72,8 @@ describe('other network ACL kinds', () => {
     assertValueError(() => parseNetworkAcl({ block: '10.0.0.0/8' }, 'egress'), /'block' is not an ACL action/, ['block']);
     assertValueError(() => parseNetworkAcl({ default: 'maybe' }, 'egress'), /unknown ACL action 'maybe'/, ['default']);
     assertValueError(() => parseNetworkAcl([42], 'egress'), /must be an IP or CIDR string/, ['0']);
-    assertValueError(() => parseNetworkAcl(undefined, 'egress'), /missing/);
+    assertValueError(() => parseNetworkAcl(undefined, 'ingress'), /ingress network filter value is missing/);
+    assert.equal(parseNetworkAcl(undefined, 'egress').check('8.8.8.8'), 'permit');
+    assert.equal(parseNetworkAcl(undefined, 'egress').check('127.0.0.1'), 'forbid');
   });
 });

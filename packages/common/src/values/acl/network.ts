@@ -106,9 +106,14 @@ function build(kind: NetworkAclKind, v: unknown | undefined, missedDefault: AclA
 /**
  * A network ACL rule value of the given kind: `{default, <action>: records}` or a bare record/list
  * (permitted, everything else forbidden). Built-ins are described at the top of this file.
+ * `undefined` (the key is absent) gives {@link defaultEgressAcl} for egress; other kinds have no
+ * meaning when absent (g3proxy applies no filter), so it is an error there.
  */
 export function parseNetworkAcl(v: unknown, kind: NetworkAclKind): NetworkAcl {
-  if (v === undefined) throw new ValueError('network filter value is missing');
+  if (v === undefined) {
+    if (kind === 'egress') return defaultEgressAcl();
+    throw new ValueError(`${kind} network filter value is missing`);
+  }
   return build(kind, v, 'forbid');
 }
 

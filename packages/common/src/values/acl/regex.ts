@@ -30,20 +30,17 @@ export function compileRustRegex(v: unknown): RegExp {
  * g3proxy's RegexSetMatch (a BTreeMap ordered by action).
  */
 export class RegexActionSet {
-  private readonly groups: (readonly [AclAction, RegExp[]])[] = [];
-  private readonly sources = new Map<string, AclAction>();
+  /** by pattern (flags + source), so a pattern given again takes the later action */
+  private readonly byPattern = new Map<string, { readonly re: RegExp; readonly action: AclAction }>();
+  /** regexes grouped by action, strictest group first */
+  private groups: (readonly [AclAction, readonly RegExp[]])[] = [];
 
-  /** Adds a regex; the same pattern given again takes the later action. */
   add(re: RegExp, action: AclAction): void {
-    this.sources.set(`${re.flags}/${re.source}`, action);
-    const compiled = new Map<string, RegExp>();
-    for (const [, list] of this.groups) for (const r of list) compiled.set(`${r.flags}/${r.source}`, r);
-    compiled.set(`${re.flags}/${re.source}`, re);
-    this.groups.length = 0;
-    for (const a of ACL_ACTIONS) {
-      const list = [...this.sources].filter(([, act]) => act === a).map(([key]) => compiled.get(key)!);
-      if (list.length > 0) this.groups.push([a, list]);
-    }
+    this.byPattern.set(`${re.flags}/${re.source}`, { re, action });
+    const entries = [...this.byPattern.values()];
+    this.groups = ACL_ACTIONS.map((a) => [a, entries.filter((e) => e.action === a).map((e) => e.re)] as const).filter(
+      ([, list]) => list.length > 0,
+    );
   }
 
   get isEmpty(): boolean {
