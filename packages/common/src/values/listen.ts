@@ -3,7 +3,7 @@
  * after lib/g3-yaml/src/value/net/{tcp,udp,base}.rs.
  */
 import { ValueError, describe } from './errors.js';
-import { asBool, asF64, asU16, asU32, asUsize, forEachKey, isMap, type Mutable } from './primitives.js';
+import { asBool, asF64, asU16, asU32, asUsize, forEachKey, isMap, normalizeKey, type Mutable } from './primitives.js';
 import { parseSocketBuffer, parseTcpKeepalive, parseUdpMiscOpts, type SocketBuffer, type TcpKeepalive, type UdpMiscOpts } from './socket.js';
 import { parseUpstreamAddr } from './upstream.js';
 
@@ -160,7 +160,7 @@ function baseHandlers(out: Mutable<ListenBase>, env: Env): Record<string, (x: un
 }
 
 function requireAddress(map: Record<string, unknown>, what: string): void {
-  if (!Object.hasOwn(map, 'address') && !Object.hasOwn(map, 'addr')) throw new ValueError(`${what} map needs an address`);
+  if (!Object.keys(map).some((k) => ['address', 'addr'].includes(normalizeKey(k)))) throw new ValueError(`${what} map needs an address`);
 }
 
 function checkPort(out: { port: number }): void {

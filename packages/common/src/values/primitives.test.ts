@@ -38,6 +38,10 @@ describe('primitives', () => {
     assertValueError(() => forEachKey({ c: 1 }, 'thing', { a: () => {} }), /unknown key 'c' in thing \(known keys: a\)/, ['c']);
     assertValueError(() => forEachKey({ constructor: 1 }, 'thing', { a: () => {} }), /unknown key 'constructor'/, ['constructor']);
     assertValueError(() => forEachKey({ a: 1 }, 'thing', { a: () => asU8(300) }), /out of range/, ['a']);
+    // keys are matched the g3 way; paths keep the key as written
+    forEachKey({ 'Idle-Time': 1 }, 'thing', { idle_time: () => seen.push('idle') });
+    assert.deepEqual(seen, ['a', 'b', 'idle']);
+    assertValueError(() => forEachKey({ 'Idle-Time': 1 }, 'thing', { idle_time: () => asU8(300) }), /out of range/, ['Idle-Time']);
     assert.equal(isMap({}), true);
     assert.equal(isMap(Object.create(null)), true);
     assert.equal(isMap([]), false);

@@ -22,14 +22,21 @@ export function expectMap(v: unknown, what: string): YamlMap {
   return v;
 }
 
+/** g3proxy's key normalisation: lowercase, `-` read as `_` (so `Idle-Time` is `idle_time`). */
+export function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/-/g, '_');
+}
+
 /**
- * Walks a map's keys in order, giving each value to the handler registered for the key. A key without
- * a handler is an error (g3proxy rejects unknown keys everywhere), and a handler's ValueError gets the
- * key prepended to its path. `handlers` is keyed by every accepted spelling, aliases included.
+ * Walks a map's keys in order, giving each value to the handler registered for the key. Keys are
+ * normalised first (the config loader leaves the inside of parser-handled values as written); a key
+ * without a handler is an error (g3proxy rejects unknown keys everywhere). Error paths name the key as
+ * written, so the loader can find it in the YAML. `handlers` is keyed by every accepted spelling.
  */
 export function forEachKey(map: YamlMap, what: string, handlers: Record<string, (v: unknown, key: string) => void>): void {
   for (const [key, value] of Object.entries(map)) {
-    const handler = Object.hasOwn(handlers, key) ? handlers[key] : undefined;
+    const name = normalizeKey(key);
+    const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
     if (!handler) {
       const known = Object.keys(handlers).join(', ');
       throw new ValueError(`unknown key '${key}' in ${what} (known keys: ${known})`, [key]);

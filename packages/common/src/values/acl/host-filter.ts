@@ -15,7 +15,7 @@ import { ValueError, describe, within } from '../errors.js';
 import { parseDomain, parseHost } from '../host.js';
 import { IpNetworkTable } from '../ip-table.js';
 import { parseIpInto, parseIpNetwork } from '../ip.js';
-import { forEachKey, isMap, type YamlMap } from '../primitives.js';
+import { forEachKey, isMap, normalizeKey, type YamlMap } from '../primitives.js';
 import { stricterAction, type AclAction } from './action.js';
 import { parseNetworkAcl, type NetworkAcl } from './network.js';
 import { compileRustRegex, RegexActionSet } from './regex.js';
@@ -134,7 +134,7 @@ function parseChild(v: unknown): ChildDomainRule {
   return rule;
 }
 
-const isParentRegexRecord = (m: YamlMap) => Object.hasOwn(m, 'parent') || Object.hasOwn(m, 'regex');
+const isParentRegexRecord = (m: YamlMap) => Object.keys(m).some((k) => ['parent', 'regex'].includes(normalizeKey(k)));
 
 function parseRegex(v: unknown): RegexDomainRule {
   const rule = new RegexDomainRule();

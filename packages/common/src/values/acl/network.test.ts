@@ -38,6 +38,9 @@ describe('egress network ACL', () => {
     const acl = parseNetworkAcl({ forbid_log: ['10.0.0.0/8'], permit_log: '10.1.0.0/16', default: 'permit' }, 'egress');
     assert.equal(acl.check('10.2.0.1'), 'forbid_log');
     assert.equal(acl.check('10.1.0.1'), 'permit_log');
+    const raw = parseNetworkAcl({ Default: 'Allow', 'Forbid-Log': '1.2.3.4' }, 'plain');
+    assert.equal(raw.check('1.2.3.4'), 'forbid_log');
+    assert.equal(raw.check('1.2.3.5'), 'permit');
     const later = parseNetworkAcl({ forbid: '10.0.0.0/8', permit: '10.0.0.0/8' }, 'plain');
     assert.equal(later.check('10.0.0.1'), 'permit');
   });

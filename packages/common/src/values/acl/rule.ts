@@ -8,7 +8,7 @@
  * g3proxy's builders (HashMap inserts).
  */
 import { within } from '../errors.js';
-import { isMap, type YamlMap } from '../primitives.js';
+import { isMap, normalizeKey, type YamlMap } from '../primitives.js';
 import { aclActionFromName, parseAclAction, unknownActionKey, type AclAction } from './action.js';
 
 export interface AclRuleShape {
@@ -30,7 +30,7 @@ export function walkAclRule(v: unknown, shape: AclRuleShape, add: (action: AclAc
   if (isMap(v) && !shape.isRecordMap?.(v)) {
     let missed: AclAction | undefined;
     for (const [key, value] of Object.entries(v)) {
-      if (key === 'default') {
+      if (normalizeKey(key) === 'default') {
         missed = within(key, () => parseAclAction(value));
         continue;
       }
