@@ -45,8 +45,13 @@ describe('parseListen', () => {
     assert.equal(listenInstanceCount(parseListen({ address: 80, scale: 0.5, instance: 2 }, {}), 2), 2);
     assert.equal(listenInstanceCount(parseListen({ address: 80, scale: 2 }, {}), 3), 6);
   });
+  it('takes port 0 as "the kernel picks" (sluice addition)', () => {
+    assert.equal(parseListen(0, {}).port, 0);
+    const l = parseListen('127.0.0.1:0', {});
+    assert.equal(l.host, '127.0.0.1');
+    assert.equal(l.port, 0);
+  });
   it('explains errors', () => {
-    assertValueError(() => parseListen(0, {}), /no listen port is set/);
     assertValueError(() => parseListen({ backlog: 10 }, {}), /needs an address/);
     assertValueError(() => parseListen({ address: 'proxy.local:80' }, {}), /must be an IP address and port/, ['address']);
     assertValueError(() => parseListen('$NOPE', {}), /environment variable NOPE is not set/);

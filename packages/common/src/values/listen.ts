@@ -136,9 +136,12 @@ function listenAddress(v: unknown, env: Env): { host: string; port: number; ipFa
       const value = env[s.slice(1)]?.trim();
       if (value !== undefined && /^[0-9]+$/.test(value)) return { host: '::', port: asU16(value), ipFamily: 6 };
     }
-    const a = parseEnvSockaddr(s, { env });
+    // sluice addition: port 0 lets the kernel choose (tests, ephemeral listeners); `sluice-ctl server NAME
+    // listeners` tells which port it got.
+    const ephemeral = /:0$/.test(s) && !s.startsWith('$');
+    const a = parseEnvSockaddr(ephemeral ? `${s.slice(0, -2)}:1` : s, { env });
     if (a.ipFamily === 0) throw new ValueError(`listen address '${v}' must be an IP address, not a name`);
-    return { host: a.host, port: a.port, ipFamily: a.ipFamily };
+    return { host: a.host, port: ephemeral ? 0 : a.port, ipFamily: a.ipFamily };
   }
   throw new ValueError(`listen address must be a port number or 'ip:port', got ${describe(v)}`);
 }
@@ -164,7 +167,8 @@ function requireAddress(map: Record<string, unknown>, what: string): void {
 }
 
 function checkPort(out: { port: number }): void {
-  if (out.port === 0) throw new ValueError('no listen port is set');
+  // port 0 is allowed: the kernel picks one (see listenAddress)
+  if (!Number.isInteger(out.port) || out.port < 0) throw new ValueError('no listen port is set');
 }
 
 /**

@@ -1,0 +1,89 @@
+/** `direct_fixed`: connect from this host to the upstream, through the escaper's resolver and egress filter. */
+import type { ConnectionOptions } from 'node:tls';
+import { toSluiceError } from '@sluice/common';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { TaskContext, Upstream } from '../../task/task.js';
+import { formatUpstream } from '../../task/task.js';
+import { directConnect, type DirectConnectOptions } from '../direct-connect.js';
+import { logEscapeError } from '../escape-log.js';
+import { tlsUpgrade } from '../tls-upgrade.js';
+import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import type { DirectFixedConfig } from './config.js';
+
+export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
+  readonly logName = 'DirectFixed';
+  readonly stats = newEscaperStats();
+  private opts: DirectConnectOptions;
+
+  constructor(public config: DirectFixedConfig, private readonly runtime: Runtime) {
+    this.opts = DirectFixedEscaper.options(config);
+  }
+
+  private static options(c: DirectFixedConfig): DirectConnectOptions {
+    return {
+      tuning: c.tuning, egress: c.egress, bindIps4: c.bindIps4, bindIps6: c.bindIps6, noIpv4: c.noIpv4, noIpv6: c.noIpv6,
+      redirect: c.redirect,
+    };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  reload(cfg: DirectFixedConfig): void {
+    this.config = cfg;
+    this.opts = DirectFixedEscaper.options(cfg);
+  }
+
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+    this.stats.taskTotal++;
+    this.stats.connAttempt++;
+    try {
+      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, this.opts, this.stats, signal);
+      this.stats.connEstablish++;
+      const info = {
+        nextBindIp: r.bindIp,
+        nextBoundAddr: r.socket.localAddress ? fmt(r.socket.localAddress, r.socket.localPort!) : undefined,
+        nextPeerAddr: r.peer,
+        tcpConnectTries: r.tries,
+        tcpConnectSpendMs: r.spendMs,
+        escaper: this.name,
+      };
+      task.nextBindIp = info.nextBindIp;
+      task.nextBoundAddr = info.nextBoundAddr;
+      task.nextPeerAddr = info.nextPeerAddr;
+      task.tcpConnectTries = info.tcpConnectTries;
+      task.tcpConnectSpend = info.tcpConnectSpendMs;
+      return { socket: r.socket, info };
+    } catch (e) {
+      const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
+      if (err.code !== 'CLIENT_CLOSED_EARLY') {
+        logEscapeError(this.runtime, this, 'TcpConnect', task, [['upstream', formatUpstream(upstream)], ['reason', err.reason]], err);
+      }
+      throw err;
+    }
+  }
+
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+    const c = await this.tcpConnect(task, upstream, signal);
+    let socket = c.socket;
+    if (tls) {
+      try {
+        socket = await tlsUpgrade(c.socket, upstream.host, tls, signal);
+      } catch (e) {
+        const err = toSluiceError(e, 'UPSTREAM_TLS_HANDSHAKE_FAILED');
+        logEscapeError(this.runtime, this, 'TlsHandshake', task, [['upstream', formatUpstream(upstream)], ['tls_name', upstream.host]], err);
+        throw err;
+      }
+    }
+    return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}|${tls ? 's' : ''}|${upstream.host}|${upstream.port}` };
+  }
+
+  async close(): Promise<void> {}
+  destroy(): void {}
+}
+
+function fmt(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+

@@ -1,0 +1,121 @@
+/**
+ * `route_failover`: send each task to `primary_next`; if it has not connected within `fallback_delay`
+ * (or failed before that), try `standby_next` too; the first connection wins and the other is dropped.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { parseDuration, SluiceError } from '@sluice/common';
+import type { BaseConfig, ObjectTypeDef, ParseContext } from '../../runtime/object-def.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
+import type { TaskContext, Upstream } from '../../task/task.js';
+import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+
+export interface RouteFailoverConfig extends BaseConfig {
+  primary: string;
+  standby: string;
+  fallbackDelayMs: number;
+}
+
+const schema = objectSchema(['route_failover'], {
+  ...commonEscaperFields,
+  primary_next: str('Escaper tried first.'),
+  standby_next: str('Escaper tried when the primary has not connected within fallback_delay, or failed.'),
+  fallback_delay: g3('duration', 'How long the primary has before the standby is tried as well (default 100ms).'),
+}, {
+  required: ['primary_next', 'standby_next'],
+  aliases: { primary: 'primary_next', standby: 'standby_next', delay: 'fallback_delay', fallback_timeout: 'fallback_delay', timeout: 'fallback_delay' },
+});
+
+function parse(v: Record<string, unknown>, ctx: ParseContext): RouteFailoverConfig {
+  return Object.freeze({
+    name: v.name as string,
+    type: 'route_failover',
+    raw: v,
+    baseDir: ctx.baseDir,
+    primary: v.primary_next as string,
+    standby: v.standby_next as string,
+    fallbackDelayMs: v.fallback_delay === undefined ? 100 : parseDuration(v.fallback_delay),
+  });
+}
+
+/** Run `attempt` on the primary, and on the standby after the delay or a primary failure; first success wins. */
+function race<T extends TcpConnection>(
+  cfg: RouteFailoverConfig,
+  runtime: Runtime,
+  signal: AbortSignal,
+  attempt: (e: Escaper, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const ctls = [new AbortController(), new AbortController()];
+    const onAbort = () => ctls.forEach((c) => c.abort());
+    signal.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    let failures = 0;
+    let standbyStarted = false;
+    let lastErr: unknown;
+    const finish = () => signal.removeEventListener('abort', onAbort);
+    const run = (i: 0 | 1) => {
+      const e = runtime.escaper(i === 0 ? cfg.primary : cfg.standby);
+      attempt(e, ctls[i]!.signal).then((conn) => {
+        if (settled) {
+          conn.socket.destroy();
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        ctls[1 - i]!.abort();
+        finish();
+        resolve(conn);
+      }, (err: unknown) => {
+        lastErr = err;
+        failures++;
+        if (i === 0 && !standbyStarted) startStandby();
+        else if (!settled && failures >= 2) {
+          settled = true;
+          finish();
+          reject(lastErr instanceof SluiceError ? lastErr : new SluiceError('UPSTREAM_CONNECT_FAILED', String(lastErr)));
+        }
+      });
+    };
+    const startStandby = () => {
+      if (standbyStarted || settled) return;
+      standbyStarted = true;
+      clearTimeout(timer);
+      run(1);
+    };
+    const timer = setTimeout(startStandby, cfg.fallbackDelayMs);
+    run(0);
+  });
+}
+
+export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
+  readonly logName = 'RouteFailover';
+  readonly stats = newEscaperStats();
+  constructor(public config: RouteFailoverConfig, private readonly runtime: Runtime) {}
+  get name(): string {
+    return this.config.name;
+  }
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+    this.stats.taskTotal++;
+    return race(this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
+  }
+  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+    this.stats.taskTotal++;
+    return race(this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
+  }
+  reload(cfg: RouteFailoverConfig): void {
+    this.config = cfg;
+  }
+  async close(): Promise<void> {}
+  destroy(): void {}
+}
+
+export const routeFailoverType: ObjectTypeDef<RouteFailoverConfig, RouteFailoverEscaper> = {
+  type: 'route_failover',
+  logName: 'RouteFailover',
+  schema,
+  parse,
+  create: (cfg, runtime) => new RouteFailoverEscaper(cfg, runtime),
+  dependsOn: (cfg) => ({ escaper: [cfg.primary, cfg.standby] }),
+  diff: () => 'reload',
+};

@@ -1,0 +1,65 @@
+import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type { BaseConfig, LiveObject } from '../runtime/object-def.js';
+import type { TaskContext, Upstream } from '../task/task.js';
+
+/** What an escaper reports about the connection it made, for the task log (`next_*`, `tcp_connect_*`). */
+export interface ConnectInfo {
+  nextBindIp?: string;
+  nextBoundAddr?: string;
+  nextPeerAddr?: string;
+  tcpConnectTries: number;
+  tcpConnectSpendMs: number;
+  /** The escaper that really made the connection (a route escaper reports its chosen leaf). */
+  escaper: string;
+}
+
+export interface TcpConnection {
+  socket: Socket;
+  info: ConnectInfo;
+}
+
+/** A connection on which HTTP requests for `upstream` can be written. */
+export interface HttpForwardConnection extends TcpConnection {
+  /** true when requests must be written in absolute-form (the next hop is an HTTP proxy). */
+  absoluteForm: boolean;
+  /** Extra header lines for every request on this connection (e.g. Proxy-Authorization to the next proxy). */
+  extraHeaders: ReadonlyArray<readonly [string, string]>;
+  /** Identifies where this connection goes, so a kept-alive one is reused only for the same destination. */
+  poolKey: string;
+}
+
+export interface EscaperStats {
+  taskTotal: number;
+  connAttempt: number;
+  connEstablish: number;
+  tcpConnectAttempt: number;
+  tcpConnectEstablish: number;
+  tcpConnectSuccess: number;
+  tcpConnectError: number;
+  tcpConnectTimeout: number;
+  forbiddenIpBlocked: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+export function newEscaperStats(): EscaperStats {
+  return {
+    taskTotal: 0, connAttempt: 0, connEstablish: 0, tcpConnectAttempt: 0, tcpConnectEstablish: 0,
+    tcpConnectSuccess: 0, tcpConnectError: 0, tcpConnectTimeout: 0, forbiddenIpBlocked: 0, inBytes: 0, outBytes: 0,
+  };
+}
+
+export interface Escaper<Cfg extends BaseConfig = BaseConfig> extends LiveObject<Cfg> {
+  /** `escaper_type` in logs, e.g. `DirectFixed`. */
+  readonly logName: string;
+  readonly stats: EscaperStats;
+  /** Open a TCP stream to `upstream` (CONNECT, SOCKS connect, stream servers). Rejects with a SluiceError. */
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection>;
+  /**
+   * A connection to send HTTP requests for `upstream` on. With `tls` (the server's TLS client options) the
+   * escaper gives a TLS stream to the origin (https forward) unless it chains through a proxy that forwards
+   * https itself.
+   */
+  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection>;
+}

@@ -1,0 +1,28 @@
+/** Value formats of g3's logs, so existing pipelines parse sluice's records unchanged. */
+
+/** RFC 3339 with microseconds and `Z`, e.g. `2024-08-15T14:26:13.124661Z`. `ms` may be fractional. */
+export function formatTimestamp(ms: number): string {
+  const whole = Math.floor(ms);
+  const micros = Math.floor((ms - whole) * 1000);
+  const iso = new Date(whole).toISOString(); // 2024-08-15T14:26:13.124Z
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
+
+/** Rust's `{:.3?}` Duration style: `1.002s`, `16.918ms`, `111.667µs`, `12ns`. */
+export function formatDuration(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(3)}s`;
+  if (ms >= 1) return `${ms.toFixed(3)}ms`;
+  const us = ms * 1000;
+  if (us >= 1) return `${us.toFixed(3)}µs`;
+  return `${Math.round(us * 1000)}ns`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `Mmm dd hh:mm:ss.mmm` in local time, the stdout driver's line prefix. */
+export function formatStdoutTime(ms: number): string {
+  const d = new Date(ms);
+  const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  const msec = d.getMilliseconds();
+  return `${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${msec < 10 ? '00' : msec < 100 ? '0' : ''}${msec}`;
+}

@@ -1,0 +1,91 @@
+/**
+ * TCP listeners, owned by the runtime rather than by servers, so a reload that respawns a server on the same
+ * address hands the bound socket over instead of closing and re-binding it (no refused connections, no
+ * EADDRINUSE race). A listener dispatches each accepted socket to its current owner.
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+
+export interface ListenSpecLike {
+  host: string;
+  port: number;
+  backlog: number;
+  ipv6Only: boolean;
+}
+
+export interface ListenerOwner {
+  readonly name: string;
+  onConnection(socket: Socket): void;
+}
+
+export class Listener {
+  owner: ListenerOwner;
+  readonly server: NetServer;
+  private closed = false;
+  constructor(readonly key: string, owner: ListenerOwner) {
+    this.owner = owner;
+    // pauseOnConnect: the owner decides when to start reading (after its checks), so no data is lost or
+    // read into a handler that is not attached yet.
+    this.server = createServer({ pauseOnConnect: true, noDelay: true });
+    this.server.on('connection', (s: Socket) => this.owner.onConnection(s));
+    this.server.on('error', () => {
+      /* accept errors (EMFILE...) must not crash the daemon; node retries accepting on its own */
+    });
+  }
+  address(): { address: string; port: number } | null {
+    const a = this.server.address();
+    return a && typeof a === 'object' ? { address: a.address, port: a.port } : null;
+  }
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export function listenKey(spec: ListenSpecLike): string {
+  return `${spec.host}|${spec.port}|${spec.ipv6Only ? 6 : 0}`;
+}
+
+export class ListenerHub {
+  /** key: `<server name>@<listen key>` */
+  private readonly byKey = new Map<string, Listener>();
+
+  /**
+   * A listener for `owner` on `spec`: the one an earlier server of the same name already holds on the same
+   * address (not yet re-owned: `adopt` does that on commit), or a newly bound one.
+   */
+  async claim(owner: ListenerOwner, spec: ListenSpecLike): Promise<{ listener: Listener; fresh: boolean }> {
+    const key = `${owner.name}@${listenKey(spec)}`;
+    const existing = this.byKey.get(key);
+    if (existing) return { listener: existing, fresh: false };
+    const l = new Listener(key, owner);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      l.server.once('error', onError);
+      l.server.listen({ host: spec.host, port: spec.port, backlog: spec.backlog, ipv6Only: spec.ipv6Only, exclusive: true }, () => {
+        l.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.byKey.set(key, l);
+    return { listener: l, fresh: true };
+  }
+
+  /** Make `owner` the receiver of `listener`'s connections (reload commit). */
+  adopt(listener: Listener, owner: ListenerOwner): void {
+    listener.owner = owner;
+  }
+
+  /** Close `listener` if `owner` still owns it; a successor that adopted it keeps it open. */
+  async release(listener: Listener, owner: ListenerOwner): Promise<void> {
+    if (listener.owner !== owner) return;
+    this.byKey.delete(listener.key);
+    await listener.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.byKey.values()];
+    this.byKey.clear();
+    await Promise.all(all.map((l) => l.close()));
+  }
+}

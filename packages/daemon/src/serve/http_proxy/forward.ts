@@ -1,0 +1,542 @@
+/**
+ * One forwarded HTTP request (absolute-form `http://` or `https://` target): get an upstream connection from
+ * the escaper (or reuse the kept one), send a rebuilt request head, stream the body with backpressure, read the
+ * response head, send a rebuilt response head, stream the response body, and decide what stays alive.
+ *
+ * Heads are always rebuilt from parsed fields, never relayed as received; bodies are re-framed from decoded
+ * data (chunked stays chunked with canonical chunk lines, Content-Length stays exact), so no framing ambiguity
+ * the client sent can reach the upstream.
+ */
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { SluiceError, toSluiceError } from '@sluice/common';
+import {
+  ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HeadReader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
+  LengthDecoder, parseAbsoluteTarget, parseResponseHead, STATUS_TEXT,
+  type RequestHead, type ResponseHead,
+} from '@sluice/protocol';
+import type { HttpForwardConnection } from '../../escape/types.js';
+import { HttpForwardTask } from '../../task/http-task.js';
+import type { Upstream } from '../../task/task.js';
+import type { HttpProxyConnection } from './connection.js';
+
+export interface KeptUpstream {
+  key: string;
+  conn: HttpForwardConnection;
+  since: number;
+}
+
+type Decoder = ChunkedDecoder | LengthDecoder;
+type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'done';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** The URI as logged: truncated, and a password in userinfo replaced by `xyz` (g3's convention). */
+function loggedUri(target: string, max: number): string {
+  let uri = target;
+  const at = uri.indexOf('@');
+  if (at > 0) {
+    const schemeEnd = uri.indexOf('://');
+    const colon = uri.indexOf(':', schemeEnd + 3);
+    if (schemeEnd > 0 && colon > 0 && colon < at) uri = `${uri.slice(0, colon + 1)}xyz${uri.slice(at)}`;
+  }
+  return uri.length > max ? uri.slice(0, max) : uri;
+}
+
+/** Whether the authority of an absolute-form target carries a port (`http://h:8080/...`). */
+function hasExplicitPort(target: string): boolean {
+  const start = target.indexOf('://') + 3;
+  let end = start;
+  while (end < target.length) {
+    const c = target.charCodeAt(end);
+    if (c === 0x2f /* / */ || c === 0x3f /* ? */ || c === 0x23 /* # */) break;
+    end++;
+  }
+  const at = target.lastIndexOf('@', end);
+  const hostStart = at >= start ? at + 1 : start;
+  const colon = target.lastIndexOf(':', end);
+  const bracket = target.lastIndexOf(']', end);
+  return colon > hostStart && colon > bracket && colon < end - 1;
+}
+
+export class ForwardExchange {
+  readonly task: HttpForwardTask;
+  private phase: Phase = 'preparing';
+  private readonly abort = new AbortController();
+  private up: HttpForwardConnection | null = null;
+  private upKey = '';
+  private reqDecoder: Decoder | null = null;
+  private reqBodyDone = false;
+  private rspReader: HeadReader | null = null;
+  private rsp: ResponseHead | null = null;
+  private rspDecoder: Decoder | null = null;
+  /** re-frame a close-delimited origin body as chunked for an HTTP/1.1 client */
+  private rspRechunk = false;
+  private clientWritten = false;
+  private rspTimer: NodeJS.Timeout | undefined;
+  private retried = false;
+  activity = 0;
+  private upstream: Upstream | null = null;
+  private path = '/';
+  private authority = '';
+  private https = false;
+
+  constructor(private readonly conn: HttpProxyConnection, private readonly req: RequestHead, headBytes: number) {
+    this.task = conn.server.newHttpTask(conn);
+    this.task.method = req.method;
+    this.task.uri = loggedUri(req.target, conn.server.config.logUriMaxChars);
+    this.task.cRdBytes = headBytes;
+    this.task.pipelineWait = performance.now() - conn.readySince;
+    for (const h of req.headers) if (h.lname === 'user-agent') this.task.userAgent = h.value;
+  }
+
+  get wantsClientData(): boolean {
+    return this.phase === 'sending' || this.phase === 'waiting' || this.phase === 'relaying'
+      ? !this.reqBodyDone
+      : false;
+  }
+
+  async run(): Promise<void> {
+    const { conn, req, task } = this;
+    const cfg = conn.server.config;
+    let target;
+    try {
+      target = parseAbsoluteTarget(req.target);
+    } catch (e) {
+      return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request target: ${(e as Error).message}`), 400);
+    }
+    if (!target) {
+      return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `not a proxy request (target '${req.target.slice(0, 64)}')`), 400);
+    }
+    if (target.scheme === 'ftp') {
+      return this.fail(new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', 'ftp over http is not supported by this server'), 501);
+    }
+    this.https = target.scheme === 'https';
+    this.path = target.path;
+    const defaultPort = this.https ? 443 : 80;
+    const hostText = target.host.includes(':') ? `[${target.host}]` : target.host;
+    // Host names the origin as the URI did: with the port only if the URI wrote one (or drop it if default).
+    const keepPort = hasExplicitPort(req.target) && !(cfg.dropDefaultPort && target.port === defaultPort);
+    this.authority = keepPort ? `${hostText}:${target.port}` : hostText;
+    if (!cfg.allowCustomHost && req.host !== undefined) {
+      const h = req.host.toLowerCase();
+      if (h !== this.authority.toLowerCase() && h !== `${hostText}:${target.port}`.toLowerCase() && h !== hostText.toLowerCase()) {
+        return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `Host header '${req.host}' differs from the request target`), 400);
+      }
+    }
+    const upstream: Upstream = { host: target.host, port: target.port, ipFamily: target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0 };
+    this.upstream = upstream;
+    task.upstream = upstream;
+    const denied = conn.server.checkDestination(upstream);
+    if (denied) return this.fail(denied, 403);
+    if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder();
+    else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
+    else this.reqBodyDone = true;
+    await this.connectAndSend();
+  }
+
+  private async connectAndSend(forceNew = false): Promise<void> {
+    const { conn, task } = this;
+    const escaper = conn.server.escaper();
+    task.escaper = escaper.name;
+    const key = `${escaper.name}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
+    this.upKey = key;
+    const kept = conn.kept;
+    if (!forceNew && kept && kept.key === key && !kept.conn.socket.destroyed && kept.conn.socket.readyState === 'open') {
+      conn.kept = null;
+      this.up = kept.conn;
+      task.reuseConnection = true;
+      task.nextPeerAddr = kept.conn.info.nextPeerAddr;
+      task.nextBoundAddr = kept.conn.info.nextBoundAddr;
+    } else {
+      conn.dropKept();
+      this.phase = 'connecting';
+      task.stage = 'Connecting';
+      task.markWait();
+      conn.inflight = this.abort;
+      try {
+        this.up = await escaper.httpForwardConnect(task, this.upstream!, this.https ? conn.server.tlsClient() : null, this.abort.signal);
+      } catch (e) {
+        const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
+        if (this.abort.signal.aborted || conn.state === 'closed') return this.endAsClientGone(err);
+        return this.fail(err, err.httpStatus);
+      }
+      conn.inflight = null;
+      if (this.abort.signal.aborted || conn.state === 'closed') {
+        this.up.socket.destroy();
+        return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during connect'));
+      }
+      task.stage = 'Connected';
+    }
+    this.attachUpstream(this.up.socket);
+    this.sendHead();
+    this.phase = 'sending';
+    // the part of the body that arrived with the head or while connecting
+    if (!this.reqBodyDone) {
+      const q = conn.takeQueued();
+      for (let i = 0; i < q.length; i++) {
+        if (this.reqBodyDone) conn.requeue(Buffer.concat(q.slice(i)));
+        if (this.reqBodyDone) break;
+        this.onClientData(q[i]!);
+      }
+    }
+    if (this.reqBodyDone) this.requestSent();
+  }
+
+  private sendHead(): void {
+    const { req, task } = this;
+    const up = this.up!;
+    const target = up.absoluteForm ? `${this.https ? 'https' : 'http'}://${this.authority}${this.path}` : this.path;
+    let head = `${req.method} ${target} HTTP/1.1\r\nHost: ${this.authority}\r\n`;
+    const tokens = req.connectionTokens;
+    for (const h of req.headers) {
+      const n = h.lname;
+      if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || n.startsWith('proxy-')) continue;
+      if (tokens.length > 0 && tokens.includes(n)) continue;
+      head += `${h.name}: ${h.value}\r\n`;
+    }
+    if (req.bodyKind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
+    else if (req.bodyKind === 'length') head += `Content-Length: ${req.contentLength}\r\n`;
+    for (const [k, v] of up.extraHeaders) head += `${k}: ${v}\r\n`;
+    head += '\r\n';
+    const buf = Buffer.from(head, 'latin1');
+    task.rWrBytes += buf.length;
+    up.socket.write(buf);
+    task.durReqSendHdr = task.elapsed();
+  }
+
+  // ---- request body -------------------------------------------------------------------------------------------
+
+  private readonly writeBody = (data: Buffer): void => {
+    if (data.length === 0) return;
+    const s = this.up!.socket;
+    let ok: boolean;
+    if (this.req.bodyKind === 'chunked') {
+      s.write(encodeChunkHeader(data.length));
+      s.write(data);
+      ok = s.write(CHUNK_CRLF);
+      this.task.rWrBytes += data.length + 4 + data.length.toString(16).length;
+    } else {
+      ok = s.write(data);
+      this.task.rWrBytes += data.length;
+    }
+    if (!ok) this.conn.socket.pause();
+  };
+
+  onClientData(chunk: Buffer): void {
+    if (!this.reqDecoder || this.reqBodyDone) {
+      this.conn.requeue(chunk);
+      return;
+    }
+    this.task.cRdBytes += chunk.length;
+    this.conn.server.stats.inBytes += chunk.length;
+    let end: number;
+    try {
+      end = this.reqDecoder.push(chunk, this.writeBody);
+    } catch (e) {
+      // broken request framing: nothing after this can be trusted
+      const err = new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request body: ${(e as HttpParseError).detail ?? (e as Error).message}`);
+      this.destroyUpstream();
+      return this.fail(err, 400, true);
+    }
+    if (end < 0) return;
+    if (end < chunk.length) {
+      this.task.cRdBytes -= chunk.length - end;
+      this.conn.requeue(chunk.subarray(end));
+    }
+    if (this.req.bodyKind === 'chunked') {
+      this.up!.socket.write(LAST_CHUNK);
+      this.task.rWrBytes += LAST_CHUNK.length;
+    }
+    this.reqBodyDone = true;
+    if (this.phase === 'sending') this.requestSent();
+  }
+
+  private requestSent(): void {
+    this.task.durReqSendAll = this.task.elapsed();
+    if (this.phase === 'sending') {
+      this.phase = 'waiting';
+      this.task.stage = 'Relaying';
+    }
+    if (!this.rspTimer && !this.rsp) {
+      this.rspTimer = setTimeout(this.onResponseTimeout, this.conn.server.config.rspHeadTimeoutMs);
+      this.rspTimer.unref();
+    }
+  }
+
+  // ---- response -----------------------------------------------------------------------------------------------
+
+  private attachUpstream(s: Socket): void {
+    this.rspReader = new HeadReader({ maxHeadBytes: this.conn.server.config.rspHeadMaxBytes }, 'response');
+    s.on('data', this.onUpstreamData);
+    s.on('end', this.onUpstreamEnd);
+    s.on('close', this.onUpstreamClose);
+    s.on('drain', this.onUpstreamDrain);
+    s.resume();
+  }
+
+  private detachUpstream(s: Socket): void {
+    s.off('data', this.onUpstreamData);
+    s.off('end', this.onUpstreamEnd);
+    s.off('close', this.onUpstreamClose);
+    s.off('drain', this.onUpstreamDrain);
+  }
+
+  private readonly onUpstreamDrain = (): void => {
+    if (this.phase !== 'done') this.conn.socket.resume();
+  };
+
+  onClientDrain(): void {
+    this.up?.socket.resume();
+  }
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    this.activity++;
+    this.task.rRdBytes += chunk.length;
+    if (this.phase === 'relaying') return this.relayBody(chunk);
+    if (this.phase === 'done') return;
+    let r;
+    try {
+      r = this.rspReader!.push(chunk);
+    } catch (e) {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
+    }
+    if (!r) return;
+    let rsp: ResponseHead;
+    try {
+      rsp = parseResponseHead(r.head, this.req.method, { maxHeadBytes: this.conn.server.config.rspHeadMaxBytes, maxHeaderCount: 200, maxUriLength: 8192 });
+    } catch (e) {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
+    }
+    this.rspReader!.reset();
+    if (rsp.status >= 100 && rsp.status < 200) {
+      if (rsp.status === 101) {
+        return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'unexpected 101 Switching Protocols'), 502);
+      }
+      // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
+      if (this.req.versionMinor === 1) this.writeClient(this.buildResponseHead(rsp, true));
+      if (r.rest && r.rest.length) this.onUpstreamData(r.rest);
+      return;
+    }
+    clearTimeout(this.rspTimer);
+    this.rsp = rsp;
+    this.task.originStatus = rsp.status;
+    this.task.rspStatus = rsp.status;
+    this.task.durRspRecvHdr = this.task.elapsed();
+    this.task.markReady();
+    if (rsp.bodyKind === 'chunked') this.rspDecoder = new ChunkedDecoder();
+    else if (rsp.bodyKind === 'length') this.rspDecoder = rsp.contentLength > 0 ? new LengthDecoder(rsp.contentLength) : null;
+    this.rspRechunk = rsp.bodyKind === 'close' && this.req.versionMinor === 1;
+    this.writeClient(this.buildResponseHead(rsp, false));
+    this.phase = 'relaying';
+    if (rsp.bodyKind === 'none' || (rsp.bodyKind === 'length' && rsp.contentLength === 0)) {
+      if (r.rest && r.rest.length) this.up!.socket.destroy(); // garbage after a body-less response
+      return this.responseDone();
+    }
+    if (r.rest && r.rest.length) this.relayBody(r.rest);
+  };
+
+  private buildResponseHead(rsp: ResponseHead, interim: boolean): Buffer {
+    const text = rsp.reason || STATUS_TEXT[rsp.status] || '';
+    let head = `HTTP/1.1 ${rsp.status} ${text}\r\n`;
+    const tokens = rsp.connectionTokens;
+    for (const h of rsp.headers) {
+      const n = h.lname;
+      if (HOP_BY_HOP.has(n)) continue;
+      if (tokens.length > 0 && tokens.includes(n)) continue;
+      head += `${h.name}: ${h.value}\r\n`;
+    }
+    if (!interim) {
+      if (rsp.bodyKind === 'chunked' || this.rspRechunk) head += 'Transfer-Encoding: chunked\r\n';
+      if (!this.keepClientAfter()) head += 'Connection: close\r\n';
+      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
+    }
+    head += '\r\n';
+    return Buffer.from(head, 'latin1');
+  }
+
+  private writeClient(buf: Buffer): boolean {
+    this.clientWritten = true;
+    this.task.cWrBytes += buf.length;
+    this.conn.server.stats.outBytes += buf.length;
+    return this.conn.socket.write(buf);
+  }
+
+  private readonly writeRspBody = (data: Buffer): void => {
+    if (data.length === 0) return;
+    let ok: boolean;
+    if (this.rsp!.bodyKind === 'chunked' || this.rspRechunk) {
+      this.writeClient(encodeChunkHeader(data.length));
+      this.writeClient(data);
+      ok = this.writeClient(CHUNK_CRLF);
+    } else ok = this.writeClient(data);
+    if (!ok) this.up?.socket.pause();
+  };
+
+  private relayBody(chunk: Buffer): void {
+    if (!this.rspDecoder) {
+      // close-delimited: everything until the upstream closes
+      this.writeRspBody(chunk);
+      return;
+    }
+    let end: number;
+    try {
+      end = this.rspDecoder.push(chunk, this.writeRspBody);
+    } catch (e) {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
+    }
+    if (end < 0) return;
+    if (this.rsp!.bodyKind === 'chunked') this.writeClient(LAST_CHUNK);
+    if (end < chunk.length) this.up!.socket.destroy(); // bytes after the response: do not reuse
+    this.responseDone();
+  }
+
+  private readonly onUpstreamEnd = (): void => {
+    if (this.phase === 'relaying' && this.rsp && this.rsp.bodyKind === 'close') {
+      if (this.rspRechunk) this.writeClient(LAST_CHUNK);
+      this.up!.socket.destroy();
+      this.responseDone();
+      return;
+    }
+    this.onUpstreamClose();
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    if (this.phase === 'done') return;
+    if (this.phase === 'relaying') {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_CLOSED', 'upstream closed before the response body ended'), 502);
+    }
+    // A kept-alive connection the origin closed just as we reused it: retry once on a new one if that is safe.
+    if (this.task.reuseConnection && !this.retried && this.task.rRdBytes === 0 && !this.clientWritten
+        && IDEMPOTENT.has(this.req.method) && this.req.bodyKind === 'none') {
+      this.retried = true;
+      this.detachUpstream(this.up!.socket);
+      this.up!.socket.destroy();
+      this.up = null;
+      clearTimeout(this.rspTimer);
+      this.rspTimer = undefined;
+      this.task.reuseConnection = false;
+      this.phase = 'preparing';
+      void this.connectAndSend(true);
+      return;
+    }
+    this.upstreamFailed(new SluiceError('UPSTREAM_CLOSED', 'upstream closed before sending a response'), 502);
+  };
+
+  private readonly onResponseTimeout = (): void => {
+    if (this.rsp || this.phase === 'done') return;
+    this.upstreamFailed(new SluiceError('UPSTREAM_HEAD_TIMEOUT', 'upstream response head not received in time'), 504);
+  };
+
+  private keepClientAfter(): boolean {
+    if (!this.req.keepAlive || !this.conn.server.online) return false;
+    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspRechunk) return false;
+    return true;
+  }
+
+  private responseDone(): void {
+    const { task, conn } = this;
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    task.durRspRecvAll = task.elapsed();
+    task.stage = 'Finished';
+    const up = this.up!;
+    this.detachUpstream(up.socket);
+    const cfg = conn.server.config;
+    const reusable = cfg.upstreamKeepAlive.enable && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
+      && !up.socket.destroyed && conn.state !== 'closed';
+    if (reusable) {
+      up.socket.pause();
+      conn.kept = { key: this.upKey, conn: up, since: performance.now() };
+      this.keepUpstreamWatch(up);
+    } else up.socket.destroy();
+    this.up = null;
+    conn.server.endTask(task);
+    // If the client is still sending a body the origin did not wait for, the connection can't be reused.
+    if (!this.reqBodyDone) {
+      conn.exchangeDone(false);
+      return;
+    }
+    conn.exchangeDone(this.keepClientAfter());
+  }
+
+  /** A kept upstream that closes or errors while idle is dropped; an idle one expires. */
+  private keepUpstreamWatch(up: HttpForwardConnection): void {
+    const conn = this.conn;
+    const drop = () => {
+      if (conn.kept?.conn === up) conn.kept = null;
+      up.socket.destroy();
+    };
+    up.socket.once('close', drop);
+    up.socket.once('end', drop);
+    const t = setTimeout(drop, conn.server.config.upstreamKeepAlive.idleMs);
+    t.unref();
+    up.socket.once('resume', () => {
+      clearTimeout(t);
+      up.socket.off('close', drop);
+      up.socket.off('end', drop);
+    });
+  }
+
+  // ---- failure paths --------------------------------------------------------------------------------------------
+
+  private destroyUpstream(): void {
+    if (this.up) {
+      this.detachUpstream(this.up.socket);
+      this.up.socket.destroy();
+      this.up = null;
+    }
+  }
+
+  private upstreamFailed(err: SluiceError, status: number): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    this.destroyUpstream();
+    if (this.clientWritten) {
+      // the response is half sent: the only honest signal left is to cut the client connection
+      this.task.error = err;
+      this.conn.server.endTask(this.task);
+      this.conn.socket.destroy();
+      return;
+    }
+    this.fail(err, status, true);
+  }
+
+  /** Answer with an error status (nothing sent yet) and end the task. */
+  private fail(err: SluiceError, status: number, forceClose = false): void {
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    this.conn.exchange = null;
+    // Keep the client connection only if the request body is fully read (or there was none).
+    const close = forceClose || !this.reqBodyDone || !this.req.keepAlive;
+    this.conn.failTask(this.task, err, status, close);
+  }
+
+  private endAsClientGone(err: SluiceError): void {
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    this.destroyUpstream();
+    this.task.error = err.code === 'CLIENT_CLOSED_EARLY' ? err : new SluiceError('CLIENT_CLOSED_EARLY', err.message, { cause: err });
+    this.conn.server.endTask(this.task);
+  }
+
+  /** The client connection closed under us. */
+  clientGone(): void {
+    if (this.phase === 'done') return;
+    this.abort.abort();
+    const wasConnecting = this.phase === 'connecting' || this.phase === 'preparing';
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    this.destroyUpstream();
+    if (wasConnecting) return; // connectAndSend's catch ends the task
+    this.task.error = new SluiceError(this.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
+    this.conn.server.endTask(this.task);
+  }
+
+  idleTimeout(): void {
+    if (this.phase === 'done') return;
+    this.upstreamFailed(new SluiceError('CLIENT_IDLE', 'no traffic for too long'), 504);
+  }
+}
+

@@ -1,0 +1,88 @@
+/**
+ * CONNECT: open a TCP stream through the escaper, answer 200, then relay bytes both ways until either side is
+ * done. Bytes the client sent before our 200 (an eager TLS ClientHello) are kept and sent first.
+ */
+import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
+import { HttpParseError, parseAuthorityForm, type RequestHead } from '@sluice/protocol';
+import { TaskContext } from '../../task/task.js';
+import { Relay, type RelayEnd } from '../relay.js';
+import type { HttpProxyConnection } from './connection.js';
+import { CONNECT_ESTABLISHED } from './responses.js';
+
+const END_REASON: Record<RelayEnd, TaskReason> = {
+  client: 'ClosedByClient',
+  upstream: 'ClosedByUpstream',
+  'client-error': 'ClientTcpReadFailed',
+  'upstream-error': 'UpstreamReadFailed',
+  idle: 'Idle',
+  quit: 'CanceledAsServerQuit',
+};
+
+export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, headBytes: number): Promise<void> {
+  const server = conn.server;
+  const task = new TaskContext('TcpConnect', server.name, server.logName, conn.info.clientAddr, conn.info.serverAddr);
+  server.beginTask(task);
+  task.cRdBytes = headBytes;
+  let target;
+  try {
+    target = parseAuthorityForm(head.target);
+  } catch (e) {
+    const detail = e instanceof HttpParseError ? e.detail : (e as Error).message;
+    return conn.failTask(task, new SluiceError('CLIENT_PROTOCOL_INVALID', `bad CONNECT target: ${detail}`), 400, true);
+  }
+  const upstream0 = { host: target.host, port: target.port, ipFamily: (target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0) as 0 | 4 | 6 };
+  task.upstream = upstream0;
+  const denied = server.checkDestination(upstream0);
+  if (denied) return conn.failTask(task, denied, 403, true);
+  const escaper = server.escaper();
+  task.escaper = escaper.name;
+  task.stage = 'Connecting';
+  task.markWait();
+  const abort = new AbortController();
+  conn.inflight = abort;
+  let upstream;
+  try {
+    upstream = (await escaper.tcpConnect(task, upstream0, abort.signal)).socket;
+  } catch (e) {
+    const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
+    if (abort.signal.aborted || conn.state === 'closed') {
+      task.error = err.code === 'CLIENT_CLOSED_EARLY' ? err : new SluiceError('CLIENT_CLOSED_EARLY', err.message);
+      server.endTask(task);
+      return;
+    }
+    return conn.failTask(task, err, err.httpStatus, true);
+  }
+  conn.inflight = null;
+  if (abort.signal.aborted || conn.state === 'closed' || conn.socket.destroyed) {
+    upstream.destroy();
+    task.error = new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during connect');
+    server.endTask(task);
+    return;
+  }
+  task.stage = 'Connected';
+  conn.dropKept();
+  const client = conn.socket;
+  client.removeAllListeners('data');
+  client.removeAllListeners('end');
+  client.removeAllListeners('drain');
+  client.removeAllListeners('close');
+  client.removeAllListeners('error');
+  client.write(CONNECT_ESTABLISHED);
+  task.cWrBytes += CONNECT_ESTABLISHED.length;
+  task.markReady();
+  task.stage = 'Relaying';
+  for (const early of conn.takeQueued()) {
+    task.cRdBytes += early.length;
+    task.rWrBytes += early.length;
+    server.stats.inBytes += early.length;
+    upstream.write(early);
+  }
+  const relay = new Relay(client, upstream, task, server.stats, (end) => {
+    task.reason = END_REASON[end];
+    server.endTask(task);
+    conn.release();
+  });
+  conn.tunnelIdleTick = (max) => relay.idleTick(max);
+  conn.tunnelAbort = () => relay.abort();
+  relay.start();
+}

@@ -1,0 +1,8 @@
+/** Server types, keyed by g3's `type:` string (normalised). A new type is a folder and a line here. */
+import { httpProxyType } from './http_proxy/index.js';
+
+export const SERVER_TYPES = {
+  http_proxy: httpProxyType,
+} as const;
+
+export type ServerTypeName = keyof typeof SERVER_TYPES;

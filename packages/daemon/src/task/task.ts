@@ -1,0 +1,86 @@
+/**
+ * A task is one unit of proxied work (an HTTP request, a CONNECT tunnel, a SOCKS connect...). It carries what the
+ * task log needs and is finished exactly once, which writes the log line and settles the counters.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { SluiceError, TaskReason } from '@sluice/common';
+
+/** Where a task wants to go. */
+export interface Upstream {
+  host: string;
+  port: number;
+  /** 4 or 6 when `host` is an IP literal, 0 for a domain. */
+  ipFamily: 0 | 4 | 6;
+}
+
+export type TaskType = 'TcpConnect' | 'HttpForward' | 'FtpOverHttp' | 'UdpAssociate' | 'UdpConnect';
+export type TaskStage = 'Created' | 'Preparing' | 'Connecting' | 'Connected' | 'Replying' | 'LoggedIn' | 'Relaying' | 'Finished';
+
+export function newTaskId(): string {
+  // g3 logs the UUID without dashes.
+  return randomUUID().replaceAll('-', '');
+}
+
+export function formatUpstream(u: Upstream): string {
+  return u.ipFamily === 6 ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+}
+
+export function formatSockAddr(ip: string | undefined, port: number | undefined): string | undefined {
+  if (ip === undefined || port === undefined) return undefined;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Everything the task log of any task type can carry; fields left undefined are omitted from the log. */
+export class TaskContext {
+  readonly id = newTaskId();
+  /** Wall clock at creation (ms since epoch), for `start_at`. */
+  readonly startAt = Date.now();
+  /** Monotonic clock at creation (ms), the origin of every duration. */
+  readonly t0 = performance.now();
+  stage: TaskStage = 'Created';
+  user: string | undefined;
+  userGroup: string | undefined;
+  escaper: string | undefined;
+  upstream: Upstream | undefined;
+  /** Set when the task ends in an error. */
+  error: SluiceError | undefined;
+  /** Overrides the reason derived from `error` (e.g. ClosedByClient after a clean relay). */
+  reason: TaskReason | undefined;
+  /** ms since t0 when the task was ready to relay (connected / response head sent). */
+  readyTime: number | undefined;
+  /** ms since t0 when the task was handed to the escaper (after the request was read and checked). */
+  waitTime: number | undefined;
+  // connection details from the escaper
+  nextBindIp: string | undefined;
+  nextBoundAddr: string | undefined;
+  nextPeerAddr: string | undefined;
+  tcpConnectTries = 0;
+  tcpConnectSpend: number | undefined;
+  // byte counters: c = client side, r = remote side; rd = read by us, wr = written by us
+  cRdBytes = 0;
+  cWrBytes = 0;
+  rRdBytes = 0;
+  rWrBytes = 0;
+  finished = false;
+
+  constructor(
+    readonly taskType: TaskType,
+    readonly serverName: string,
+    readonly serverType: string,
+    readonly clientAddr: string,
+    readonly serverAddr: string,
+  ) {}
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  markWait(): void {
+    this.waitTime = this.elapsed();
+  }
+
+  markReady(): void {
+    this.readyTime = this.elapsed();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * A real DNS server for resolver tests: Debian's dnsmasq on 127.0.0.1 and a free UDP port, answering fixed
+ * names from a hosts file and nothing else (no upstream, no system files).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface DnsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** `records`: name → IPv4/IPv6 addresses. */
+export async function startDnsmasq(records: Record<string, string[]>): Promise<DnsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dns-'));
+  const hosts = Object.entries(records).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
+  writeFileSync(join(dir, 'hosts'), hosts);
+  let lastErr = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freeUdpPort();
+    const proc: ChildProcess = spawn('dnsmasq', [
+      '--keep-in-foreground', '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
+      '--no-resolv', '--no-hosts', `--addn-hosts=${join(dir, 'hosts')}`, '--no-poll', '--conf-file=/dev/null',
+      '--user=root', '--pid-file=', '--log-facility=-', '--local-ttl=60',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr!.on('data', (d) => (stderr += d));
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(true), 400);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
+    if (ok) {
+      return {
+        port,
+        close: () => new Promise<void>((r) => {
+          proc.once('exit', () => {
+            rmSync(dir, { recursive: true, force: true });
+            r();
+          });
+          proc.kill('SIGTERM');
+        }),
+      };
+    }
+    lastErr = stderr;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`dnsmasq did not start: ${lastErr}`);
+}
