@@ -68,6 +68,8 @@ export class SocksConnection implements AliveWork {
     s.on('close', this.onClose);
     this.timer = setTimeout(this.onTimeout, this.server.config.negotiationTimeoutMs);
     this.timer.unref();
+    // listeners hand sockets over paused
+    s.resume();
   }
 
   /** Replies during negotiation (counted for the task log). */

@@ -7,6 +7,7 @@ export const TYPE_NAMES = ['socks_proxy', 'socksproxy'] as const;
 export const socksProxySchema = objectSchema(TYPE_NAMES, {
   ...commonServerFields,
   ...listeningServerFields,
+  task_idle_max_count: int('A task with no traffic for this many idle checks in a row is closed as Idle (default 1, as g3proxy\'s socks_proxy).', { minimum: 1 }),
   escaper: str('Escaper every task of this server goes to (required).'),
   use_udp_associate: bool('Serve UDP ASSOCIATE as RFC 1928 describes it (a destination per datagram). When false (the default) the first datagram fixes the destination and the relay is connected to it, as g3proxy\'s "udp connect".'),
   negotiation_timeout: g3('duration', 'Time allowed from accept until the SOCKS request has been read, authentication included (default 4s).'),
