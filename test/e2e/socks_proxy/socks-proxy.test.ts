@@ -229,6 +229,39 @@ describe('socks_proxy', () => {
     await d.waitForLog((l) => l.fields.task_type === 'UdpConnect' && l.fields.upstream === '127.0.0.1:9' && l.fields.reason === 'ForbiddenByRule');
   });
 
+  it('tcp_sock_speed_limit paces a tunnel (16 KiB per 256 ms slice each way)', async () => {
+    const slowPort = await d.port('socks_slow');
+    const { socket } = await SocksClient.createConnection({ proxy: proxy(slowPort), command: 'connect', destination: { host: '127.0.0.1', port: echo.port }, timeout: 5000 });
+    const payload = Buffer.alloc(80 * 1024, 7);
+    const t0 = Date.now();
+    socket.write(payload);
+    const back = await readUntil(socket, (b) => b.length >= payload.length, 10_000);
+    const ms = Date.now() - t0;
+    socket.destroy();
+    assert.ok(back.equals(payload));
+    // 80 KiB at 16 KiB per 256 ms needs at least 4 full slices
+    assert.ok(ms >= 900, `took ${ms}ms`);
+  });
+
+  it('an idle tunnel is closed at the first idle check (g3\'s socks default task_idle_max_count 1)', async () => {
+    const idlePort = await d.port('socks_idle');
+    const { socket } = await SocksClient.createConnection({ proxy: proxy(idlePort), command: 'connect', destination: { host: '127.0.0.1', port: echo.port }, timeout: 5000 });
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 7000);
+      socket.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      socket.resume();
+    });
+    const ms = Date.now() - t0;
+    assert.equal(socket.destroyed, true);
+    // a new tunnel counts as active until the first check, so it lives one to two check intervals
+    assert.ok(ms >= 1900 && ms < 6500, `closed after ${ms}ms`);
+    await d.waitForLog((l) => l.fields.server_name === 'socks_idle' && l.fields.reason === 'Idle');
+  });
+
   it('UDP connect through a deny escaper ends at the first datagram with EscaperNotUsable', async () => {
     // the default udp connect mode answers success first and asks the escaper at the first datagram
     const { relayPort, control, udp } = await associate(denyPort);

@@ -15,8 +15,9 @@ const LINGER_MS = 5000;
 export type RelayEnd = 'client' | 'upstream' | 'client-error' | 'upstream-error' | 'idle' | 'quit';
 
 export class Relay {
-  /** bytes seen since the last idle check */
-  private activity = 0;
+  /** reads seen since the last idle check; a new relay counts as active until the first check, so one idle
+   * check interval always passes before it can be closed as idle (the server's timer phase is arbitrary) */
+  private activity = 1;
   private idleChecks = 0;
   private closed = false;
   private firstEnd: RelayEnd | undefined;
@@ -162,8 +163,10 @@ class SliceBudget {
   spend(n: number): void {
     const now = performance.now();
     if (now >= this.sliceEnd) {
-      this.sliceEnd = now + this.sliceMs;
-      this.used = 0;
+      // slices that passed pay back what was over budget before
+      const passed = this.sliceEnd === 0 ? 1 : Math.floor((now - this.sliceEnd) / this.sliceMs) + 1;
+      this.used = Math.max(0, this.used - passed * this.max);
+      this.sliceEnd = this.sliceEnd === 0 ? now + this.sliceMs : this.sliceEnd + passed * this.sliceMs;
     }
     this.used += n;
     if (this.used < this.max || this.waiting) return;
@@ -173,10 +176,14 @@ class SliceBudget {
   }
 
   private readonly wake = (): void => {
+    // one slice passed: it pays for `max` bytes; a chunk bigger than the budget keeps the side paused longer
+    this.used -= this.max;
+    this.sliceEnd += this.sliceMs;
+    if (this.used >= this.max) {
+      this.timer = setTimeout(this.wake, this.sliceMs);
+      return;
+    }
     this.waiting = false;
-    // Bytes over the budget in the last chunk count against the next slice.
-    this.used = Math.max(0, this.used - this.max);
-    this.sliceEnd = performance.now() + this.sliceMs;
     if (!this.backpressured()) this.source.resume();
   };
 
