@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,6 +228,54 @@ describe('socks_proxy', () => {
       udp.close();
     }
     await d.waitForLog((l) => l.fields.task_type === 'UdpConnect' && l.fields.upstream === '127.0.0.1:9' && l.fields.reason === 'ForbiddenByRule');
+  });
+
+  it('UDP: transmute_udp_echo_ip, client address binding, packet size and packet rate limits', async () => {
+    const tightPort = await d.port('socks_udp_tight');
+    // by hand, to see the reply's bytes: transmute_udp_echo_ip: true advertises 0.0.0.0 (clients then keep
+    // using the proxy's address; the socks package does exactly that)
+    const control = connect(tightPort, '127.0.0.1');
+    control.on('error', () => {});
+    control.write(Buffer.from([5, 1, 0, 5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const reply = await readUntil(control, (b) => b.length >= 12, 3000);
+    assert.deepEqual([...reply.subarray(0, 6)], [5, 0, 5, 0, 0, 1]);
+    assert.deepEqual([...reply.subarray(6, 10)], [0, 0, 0, 0]);
+    const relayPort = reply.readUInt16BE(10);
+    const info = { socket: control };
+    const udp = createSocket('udp4');
+    const stranger = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => stranger.bind(0, '127.0.0.2', r));
+    const frame = (t: string | Buffer) => SocksClient.createUDPFrame({ remoteHost: { host: '127.0.0.1', port: udpEcho.port }, data: typeof t === 'string' ? Buffer.from(t) : t });
+    const answers: string[] = [];
+    udp.on('message', (m) => answers.push(SocksClient.parseUDPFrame(m).data.toString()));
+    let strangerGot = 0;
+    stranger.on('message', () => strangerGot++);
+    try {
+      // a datagram from another address than the TCP client's is not relayed
+      stranger.send(frame('stranger'), relayPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 100));
+      udp.send(frame('p1'), relayPort, '127.0.0.1');
+      // over udp_relay_packet_size (1K): dropped
+      udp.send(frame(Buffer.alloc(2000, 0x61)), relayPort, '127.0.0.1');
+      udp.send(frame('p2'), relayPort, '127.0.0.1');
+      udp.send(frame('p3'), relayPort, '127.0.0.1');
+      // 3 packets per ~4s slice: these are over the budget
+      udp.send(frame('p4'), relayPort, '127.0.0.1');
+      udp.send(frame('p5'), relayPort, '127.0.0.1');
+      const deadline = Date.now() + 2000;
+      while (answers.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(answers.sort(), ['echo:p1', 'echo:p2', 'echo:p3']);
+      assert.equal(strangerGot, 0);
+    } finally {
+      info.socket.destroy();
+      udp.close();
+      stranger.close();
+    }
+    const log = await d.waitForLog((l) => l.fields.task_type === 'UdpAssociate' && l.fields.server_name === 'socks_udp_tight');
+    assert.equal(log.fields.c_rd_packets, '3');
+    assert.equal(log.fields.r_rd_packets, '3');
   });
 
   it('tcp_sock_speed_limit paces a tunnel (16 KiB per 256 ms slice each way)', async () => {
