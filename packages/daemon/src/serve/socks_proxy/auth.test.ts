@@ -2,47 +2,24 @@
  * RFC 1929 through the server's negotiation, in process: a SocksProxyServer with a fake runtime (task logs
  * captured, an escaper that connects to a loopback echo server) fed by real loopback sockets.
  */
-import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, connect, type Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeSocks5Request, encodeUserPassAuth, CMD_CONNECT } from '@sluice/protocol';
-import type { Runtime } from '../../runtime/runtime.js';
-import type { ParseContext } from '../../runtime/object-def.js';
+import type { Escaper } from '../../escape/types.js';
 import type { TaskContext } from '../../task/task.js';
-import { clientInfoOf } from '../base-server.js';
 import { StaticSocksUsers } from './auth.js';
-import { parseSocksProxyConfig } from './config.js';
-import { SocksProxyServer } from './server.js';
+import type { SocksProxyServer } from './server.js';
+import { startHarness, talk, type Harness } from './test-support.js';
 
 const B = (...b: number[]) => Buffer.from(b);
 
-/** Write `parts` in order, each after the previous answer grew by `waitBytes[i]`; collect until close (bounded). */
-async function talk(port: number, parts: Buffer[], expect: number[]): Promise<{ data: Buffer; closed: boolean; socket: Socket }> {
-  const s = connect(port, '127.0.0.1');
-  s.on('error', () => {});
-  const got: Buffer[] = [];
-  let closed = false;
-  s.on('data', (d) => got.push(d));
-  s.on('close', () => (closed = true));
-  await new Promise((r) => s.once('connect', r));
-  let want = 0;
-  for (let i = 0; i < parts.length; i++) {
-    s.write(parts[i]!);
-    want += expect[i]!;
-    const deadline = Date.now() + 3000;
-    while (Buffer.concat(got).length < want && !closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  }
-  const deadline = Date.now() + 1000;
-  while (!closed && Date.now() < deadline && expect.length > parts.length) await new Promise((r) => setTimeout(r, 10));
-  return { data: Buffer.concat(got), closed, socket: s };
-}
-
 describe('socks_proxy username/password (RFC 1929)', () => {
   let echo: NetServer;
-  let front: NetServer;
+  let h: Harness;
   let port: number;
-  const logs: Array<Map<string, unknown>> = [];
+  let logs: Array<Map<string, unknown>>;
   let server: SocksProxyServer;
 
   before(async () => {
@@ -57,20 +34,12 @@ describe('socks_proxy username/password (RFC 1929)', () => {
         task.nextPeerAddr = `127.0.0.1:${echoPort}`;
       }),
     };
-    const runtime = {
-      escaper: () => escaper,
-      logs: { task: { enabled: true, stats: { total: 0, pass: 0, drop: 0 }, log: (_t: string, f: Array<[string, unknown]>) => logs.push(new Map(f)) } },
-    } as unknown as Runtime;
-    const ctx = { object: {}, baseDir: '.', fail: (p: string[], w: string) => { throw new Error(`${p.join('.')}: ${w}`); } } as unknown as ParseContext;
-    server = new SocksProxyServer(parseSocksProxyConfig({ name: 'socks', type: 'socks_proxy', escaper: 'fake' }, ctx), runtime);
+    h = await startHarness(escaper as unknown as Partial<Escaper>);
+    ({ server, port, logs } = h);
     server.setAuthenticator(new StaticSocksUsers({ alice: 'secret' }));
-    front = createServer((s) => server.acceptSocket(s, clientInfoOf(s)!));
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-    port = (front.address() as AddressInfo).port;
   });
   after(async () => {
-    server.destroy();
-    await new Promise((r) => front.close(r));
+    await h.close();
     await new Promise((r) => echo.close(r));
   });
 
