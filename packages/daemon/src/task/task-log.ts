@@ -7,6 +7,7 @@ import type { Logger } from '../log/hub.js';
 import type { LogValue } from '../log/record.js';
 import { HttpForwardTask } from './http-task.js';
 import { formatUpstream, type TaskContext } from './task.js';
+import { UdpTask } from './udp-task.js';
 
 type Fields = Array<[string, LogValue]>;
 
@@ -53,6 +54,15 @@ export function taskLogFields(t: TaskContext, totalMs: number): Fields {
     putDur(f, 'dur_req_send_all', t.durReqSendAll);
     putDur(f, 'dur_rsp_recv_hdr', t.durRspRecvHdr);
     putDur(f, 'dur_rsp_recv_all', t.durRspRecvAll);
+  }
+  if (t instanceof UdpTask) {
+    put(f, 'tcp_server_addr', t.tcpServerAddr);
+    put(f, 'tcp_client_addr', t.tcpClientAddr);
+    put(f, 'udp_server_addr', t.udpServerAddr);
+    put(f, 'udp_client_addr', t.udpClientAddr);
+    put(f, 'initial_peer', t.initialPeer);
+    put(f, 'next_expire', t.nextExpire);
+    f.push(['c_rd_packets', t.cRdPackets], ['c_wr_packets', t.cWrPackets], ['r_rd_packets', t.rRdPackets], ['r_wr_packets', t.rWrPackets]);
   }
   return f;
 }
