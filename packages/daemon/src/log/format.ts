@@ -3,7 +3,8 @@
 /** RFC 3339 with microseconds and `Z`, e.g. `2024-08-15T14:26:13.124661Z`. `ms` may be fractional. */
 export function formatTimestamp(ms: number): string {
   const whole = Math.floor(ms);
-  const micros = Math.floor((ms - whole) * 1000);
+  // round, not floor: 124.661 - 124 is 0.66099999... in binary floating point
+  const micros = Math.min(999, Math.round((ms - whole) * 1000));
   const iso = new Date(whole).toISOString(); // 2024-08-15T14:26:13.124Z
   return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
 }
