@@ -164,7 +164,9 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const h = new DaemonHandle(proc, dir, controlDir, configPath, opts.group ?? '');
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-  while (!existsSync(h.socketPath)) {
+  // The socket file appears (hard-linked into place) a moment before the control server takes connections;
+  // one made in between is reset. Wait for the daemon to say it is listening (it runs with -v).
+  while (!existsSync(h.socketPath) || !h.stderr.includes(`control: listening on ${h.socketPath}`)) {
     if (h.exitCode !== null) throw new Error(`daemon exited with ${h.exitCode}:\n${h.stderr}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
