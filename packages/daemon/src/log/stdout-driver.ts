@@ -94,7 +94,7 @@ export class StdoutDriver implements LogDriver {
     const line = formatStdoutLine(record);
     this.sink.push(line);
     this.stats.pass++;
-    this.stats.passBytes += line.length;
+    this.stats.passBytes += Buffer.byteLength(line);
   }
 
   close(): Promise<void> {

@@ -70,6 +70,8 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
   private udp: UdpSocket | null = null;
   private unix: UnixDgramSocket | null = null;
   private readonly host: string | undefined;
+  /** UDP sends handed to the socket whose callback has not run yet (close waits for them) */
+  private inFlight = 0;
 
   constructor(stats: LoggerStats, private readonly opts: SyslogOptions) {
     super(stats, opts.channelSize);
@@ -93,7 +95,9 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
           if (t.bindIp) this.udp.bind({ address: t.bindIp, port: 0 });
         }
         for (const b of items) {
+          this.inFlight++;
           this.udp.send(b, t.port, t.host, (err) => {
+            this.inFlight--;
             if (err) countDrop(this.stats, 'PeerUnreachable');
             else {
               this.stats.pass++;
@@ -123,6 +127,8 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
 
   override async close(): Promise<void> {
     await super.close();
+    // closing a UDP socket cancels sends still queued in it: give the last records a moment to leave
+    for (let i = 0; i < 50 && this.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
     try {
       this.unix?.close();
     } catch {
