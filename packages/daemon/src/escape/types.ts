@@ -40,14 +40,28 @@ export interface EscaperStats {
   tcpConnectError: number;
   tcpConnectTimeout: number;
   forbiddenIpBlocked: number;
+  /** TLS to the next hop (https forward, proxy_https...) */
+  tlsHandshakeSuccess: number;
+  tlsHandshakeError: number;
+  tlsHandshakeTimeout: number;
+  tlsPeerOrderlyClosure: number;
+  tlsPeerAbortiveClosure: number;
+  /** TCP bytes, TLS included */
   inBytes: number;
   outBytes: number;
+  /** UDP (socks udp associate / connect) */
+  udpInBytes: number;
+  udpInPackets: number;
+  udpOutBytes: number;
+  udpOutPackets: number;
 }
 
 export function newEscaperStats(): EscaperStats {
   return {
     taskTotal: 0, connAttempt: 0, connEstablish: 0, tcpConnectAttempt: 0, tcpConnectEstablish: 0,
-    tcpConnectSuccess: 0, tcpConnectError: 0, tcpConnectTimeout: 0, forbiddenIpBlocked: 0, inBytes: 0, outBytes: 0,
+    tcpConnectSuccess: 0, tcpConnectError: 0, tcpConnectTimeout: 0, forbiddenIpBlocked: 0,
+    tlsHandshakeSuccess: 0, tlsHandshakeError: 0, tlsHandshakeTimeout: 0, tlsPeerOrderlyClosure: 0, tlsPeerAbortiveClosure: 0,
+    inBytes: 0, outBytes: 0, udpInBytes: 0, udpInPackets: 0, udpOutBytes: 0, udpOutPackets: 0,
   };
 }
 
