@@ -65,7 +65,7 @@ export async function startVsftpd(): Promise<Vsftpd> {
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    await waitListening(port, 5000);
+    await waitListening(port, 10_000);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}: ${stderr}`);
