@@ -123,7 +123,7 @@ describe('ftp over http', { skip: canRunVsftpd ? false : 'vsftpd needs root to c
 
   it('takes credentials from Authorization: Basic', async () => {
     const r = await viaProxy(port, `${base}/`, { headers: { authorization: `Basic ${Buffer.from('anonymous:guest@').toString('base64')}` } });
-    assert.equal(r.res.statusCode, 200);
+    assert.equal(r.res.statusCode, 200, d.stdoutLines.slice(-3).join('\n'));
   });
 
   it('answers 401 with a Basic challenge when the login fails', async () => {
