@@ -51,13 +51,15 @@ export async function startVsftpd(): Promise<Vsftpd> {
   const ftpUid = Number(execFileSync('id', ['-u', 'ftp'], { encoding: 'utf8' }).trim());
   chownSync(join(root, 'pub'), ftpUid, 0);
   const port = await freePort();
-  const pasv = await freePort();
+  // Passive ports below the kernel's ephemeral range (32768+): there they can't clash with the local port of
+  // some outgoing connection on this busy machine, which makes vsftpd's listen() fail ("500 OOPS").
+  const pasv = 20_000 + Math.floor(Math.random() * 12_000);
   const conf = join(dir, 'vsftpd.conf');
   writeFileSync(conf, [
     'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
     'anonymous_enable=YES', 'local_enable=NO', 'write_enable=YES', 'anon_upload_enable=YES',
     'anon_mkdir_write_enable=YES', 'anon_other_write_enable=YES', 'anon_umask=022', `anon_root=${root}`,
-    'pasv_enable=YES', `pasv_min_port=${pasv}`, `pasv_max_port=${Math.min(pasv + 20, 65535)}`, 'pasv_address=127.0.0.1',
+    'pasv_enable=YES', `pasv_min_port=${pasv}`, `pasv_max_port=${pasv + 20}`, 'pasv_address=127.0.0.1',
     `secure_chroot_dir=${empty}`, 'seccomp_sandbox=NO', 'xferlog_enable=NO', 'dirmessage_enable=NO',
     'connect_from_port_20=NO', 'idle_session_timeout=30', 'data_connection_timeout=30', '',
   ].join('\n'));
