@@ -177,6 +177,15 @@ server:
     assert.equal(ok.res.statusCode, 200);
   });
 
+  it('refuses ambiguous framing and never forwards the smuggled request', async () => {
+    const raw = await rawExchange(gw, 'POST /who HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n'
+      + '0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.equal(a.seen.some((x) => x.url === '/smuggled'), false);
+    const log = await d.waitForLog((l) => l.fields.server_name === 'gw' && l.fields.rsp_status === '400' && l.fields.method === 'POST');
+    assert.equal(log.fields.reason, 'InvalidClientProtocol');
+  });
+
   it('serves the default site, with Forwarded (standard) and server_id', async () => {
     const r = await get(gwd, 'anything.example', '/headers');
     assert.equal(r.res.statusCode, 200);

@@ -106,10 +106,12 @@ export class RProxyConnection implements AliveWork {
     if (this.betweenRequests) this.armHeadTimer(false);
     let head;
     let rest: Buffer | null;
+    let raw: Buffer | null = null;
     try {
       const r = this.reader.push(chunk);
       if (!r) return;
       rest = r.rest;
+      raw = r.head;
       clearTimeout(this.headTimer);
       this.reader.reset();
       head = parseRequestHead(r.head, this.limits);
@@ -117,7 +119,14 @@ export class RProxyConnection implements AliveWork {
       clearTimeout(this.headTimer);
       const status = e instanceof HttpParseError ? e.status : 400;
       const why = e instanceof HttpParseError ? e.detail : String((e as Error).message);
-      return this.failTask(this.server.newTask(this), new SluiceError(codeOfStatus(status), `bad request: ${why}`), status, true);
+      const task = this.server.newTask(this);
+      if (raw) {
+        // the method is worth logging even for a head that did not parse
+        const sp = raw.indexOf(0x20);
+        if (sp > 0 && sp < 32) task.method = raw.toString('latin1', 0, sp);
+        task.cRdBytes = raw.length;
+      }
+      return this.failTask(task, new SluiceError(codeOfStatus(status), `bad request: ${why}`), status, true);
     }
     this.state = 'busy';
     if (rest && rest.length > 0) this.requeue(rest);
