@@ -5,6 +5,7 @@
 import { formatDuration, formatTimestamp } from '../log/format.js';
 import type { Logger } from '../log/hub.js';
 import type { LogValue } from '../log/record.js';
+import { FtpOverHttpTask } from './ftp-task.js';
 import { HttpForwardTask } from './http-task.js';
 import { formatUpstream, type TaskContext } from './task.js';
 import { UdpTask } from './udp-task.js';
@@ -45,6 +46,13 @@ export function taskLogFields(t: TaskContext, totalMs: number): Fields {
   f.push(['tcp_connect_tries', t.tcpConnectTries]);
   putDur(f, 'tcp_connect_spend', t.tcpConnectSpend);
   put(f, 'reason', t.reason ?? t.error?.reason ?? 'Finished');
+  if (t instanceof FtpOverHttpTask) {
+    ftpFields(f, t);
+    putDur(f, 'wait_time', t.waitTime);
+    putDur(f, 'ready_time', t.readyTime);
+    putDur(f, 'total_time', totalMs);
+    return f;
+  }
   const http = t instanceof HttpForwardTask ? t : undefined;
   if (http) {
     putDur(f, 'pipeline_wait', http.pipelineWait);
@@ -74,6 +82,22 @@ export function taskLogFields(t: TaskContext, totalMs: number): Fields {
   }
   f.push(['c_rd_bytes', t.cRdBytes], ['c_wr_bytes', t.cWrBytes], ['r_rd_bytes', t.rRdBytes], ['r_wr_bytes', t.rWrBytes]);
   return f;
+}
+
+/** FtpOverHttp: the remote side is two connections, each with its own facts and byte counters (no r_* keys). */
+function ftpFields(f: Fields, t: FtpOverHttpTask): void {
+  for (const [p, n] of [['ftp_c', t.ftpC], ['ftp_d', t.ftpD]] as const) {
+    put(f, `${p}_bound_addr`, n.boundAddr);
+    put(f, `${p}_peer_addr`, n.peerAddr);
+    if (n.connectTries > 0) put(f, `${p}_connect_tries`, n.connectTries);
+    putDur(f, `${p}_connect_spend`, n.connectSpend);
+  }
+  put(f, 'method', t.method);
+  put(f, 'uri', t.uri);
+  put(f, 'user_agent', t.userAgent);
+  put(f, 'rsp_status', t.rspStatus);
+  f.push(['c_rd_bytes', t.cRdBytes], ['c_wr_bytes', t.cWrBytes], ['ftp_c_rd_bytes', t.ftpCRdBytes], ['ftp_c_wr_bytes', t.ftpCWrBytes],
+    ['ftp_d_rd_bytes', t.ftpDRdBytes], ['ftp_d_wr_bytes', t.ftpDWrBytes]);
 }
 
 /** Finish a task exactly once: stage, log record. Returns false if it was already finished. */

@@ -10,8 +10,6 @@ export class SocksProxyStats extends ServerStats {
   udpAssociateAlive = 0;
   /** connections that ended before a valid request was read */
   negotiationFailed = 0;
-  udpInPackets = 0;
-  udpOutPackets = 0;
   /** datagrams dropped: wrong source, too large, fragmented, over the speed limit */
   udpDropped = 0;
 }

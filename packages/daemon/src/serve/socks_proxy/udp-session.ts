@@ -150,7 +150,7 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     const payload = msg.subarray(h.dataOffset);
     this.task.cRdBytes += msg.length;
     this.task.cRdPackets++;
-    stats.inBytes += msg.length;
+    stats.udpInBytes += msg.length;
     stats.udpInPackets++;
     if (this.mode === 'associate') {
       const dest: Upstream = h.addr;
@@ -241,7 +241,7 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     this.clientUdp.send(this.sendList, this.clientPort, this.clientIp);
     this.task.cWrBytes += size;
     this.task.cWrPackets++;
-    stats.outBytes += size;
+    stats.udpOutBytes += size;
     stats.udpOutPackets++;
   }
 
