@@ -5,12 +5,13 @@
 // /proc/<pid>/status. See bench/README.md for what each number means.
 //
 //   node bench/run.mjs [--seconds 4] [--only http,connect,bulk,idle,socks,auth,logging,chain]
-//                      [--idle 5000] [--profile] [--out bench/results/NAME.json]
+//                      [--idle 5000] [--profile] [--out bench/results/NAME.json] [--markdown]
+//                      [--sluice path/to/packages/daemon/dist/bin/sluice.js]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulkDownload, closeAll, openIdle, tunnelRate } from './lib/clients.mjs';
@@ -43,6 +44,7 @@ const { values: opt } = parseArgs({
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
     markdown: { type: 'boolean', default: false },
+    sluice: { type: 'string' },
   },
   strict: true,
 });
@@ -50,6 +52,7 @@ const { values: opt } = parseArgs({
 // Re-exec pinned to the load core with the fd limit raised, so the clients, wrk and the origin (children
 // inherit the affinity) never run on the proxy's core.
 if (!process.env.SLUICE_BENCH_PINNED) {
+  if (opt.sluice) process.env.SLUICE_BENCH_BIN = resolve(opt.sluice);
   const r = spawnSync('prlimit', [`--nofile=${NOFILE_MAX}:${NOFILE_MAX}`, 'taskset', '-c', String(LOAD_CORE), process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, SLUICE_BENCH_PINNED: '1' },
@@ -156,7 +159,21 @@ async function benchHttp(origin) {
 
 // ---------- 2-4. CONNECT ----------
 
+/** A phase that fails (a peer refusing, a handshake we do not expect) becomes an error row, not an abort. */
+async function guarded(bench, target, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    log(`${bench} ${target} failed: ${e.message}`);
+    rows.push({ bench, target, errors: 1, firstError: e.message, failed: true });
+  }
+}
+
 async function ratePhase(bench, target, pids, via, origin, extra = {}) {
+  return guarded(bench, target, () => ratePhaseOnce(bench, target, pids, via, origin, extra));
+}
+
+async function ratePhaseOnce(bench, target, pids, via, origin, extra) {
   log(`${bench} ${target}`);
   await tunnelRate(via, origin.ports.echo, { seconds: 1 }); // warm-up
   const r = await measured(pids, () => tunnelRate(via, origin.ports.echo, { seconds: SECONDS }));
@@ -164,6 +181,10 @@ async function ratePhase(bench, target, pids, via, origin, extra = {}) {
 }
 
 async function bulkPhase(bench, target, pids, via, origin, extra = {}) {
+  return guarded(bench, target, () => bulkPhaseOnce(bench, target, pids, via, origin, extra));
+}
+
+async function bulkPhaseOnce(bench, target, pids, via, origin, extra) {
   log(`${bench} ${target}`);
   await bulkDownload(via, origin.ports.source, { seconds: 1 }); // warm-up
   const r = await measured(pids, () => bulkDownload(via, origin.ports.source, { seconds: SECONDS }));
@@ -171,6 +192,10 @@ async function bulkPhase(bench, target, pids, via, origin, extra = {}) {
 }
 
 async function idlePhase(bench, target, pid, via, origin) {
+  return guarded(bench, target, () => idlePhaseOnce(bench, target, pid, via, origin));
+}
+
+async function idlePhaseOnce(bench, target, pid, via, origin) {
   log(`${bench} ${target}: opening ${IDLE_COUNT} idle tunnels`);
   // warm the peer (pools, JIT, worker processes) with a few tunnels first, then take the baseline
   const warm = await openIdle(via, origin.ports.echo, { count: 200, seconds: 20 });
@@ -245,18 +270,35 @@ const AUTH_VARIANTS = [
   ['auth-crypt6', ["      token: '$6$benchsalt$gZ4yQ6Lxkx6A0TUzBmxlciTzH.bj0cvBkg/k6hlBw4Ai/Tw8AdvVQiZiNa/NAd90/ZjIUujBczrHdRIre4IR5.'"]],
 ];
 
-/** A/B(/C) rounds interleaved, so a noisy neighbour hurts every variant alike; returns per-variant means. */
+/**
+ * A/B(/C) rounds interleaved, so a noisy neighbour hurts every variant alike. Per variant: the median of the
+ * rounds' req/s and latencies, and CPU per request over all rounds (the steadier number on a shared VM).
+ */
 async function interleaved(variants, rounds, phase) {
   const acc = new Map(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) for (const v of variants) acc.get(v.name).push(await phase(v));
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
   return variants.map((v) => {
     const rs = acc.get(v.name);
-    const mean = (k) => rs.reduce((s, r) => s + (r[k] ?? 0), 0) / rs.length;
     const requests = rs.reduce((s, r) => s + r.requests, 0);
     const cpu = rs.reduce((s, r) => s + r.cpu, 0);
-    return { name: v.name, rps: mean('rps'), p50: mean('p50'), p99: mean('p99'), rpsRounds: rs.map((r) => Math.round(r.rps)), cpuPer10k: per10k(cpu, requests), errors: rs.reduce((s, r) => s + r.socketErrors + r.non2xx, 0), requests };
+    return {
+      name: v.name,
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      rpsRounds: rs.map((r) => Math.round(r.rps)),
+      cpuPer10k: per10k(cpu, requests),
+      errors: rs.reduce((s, r) => s + r.socketErrors + r.non2xx, 0),
+      requests,
+    };
   });
 }
+
+const OVERHEAD_ROUNDS = 3;
 
 async function benchAuth(origin) {
   const ports = { plain: await freePort() };
@@ -280,9 +322,8 @@ async function benchAuth(origin) {
     // a 407 would make wrk count non-2xx responses: refuse to report numbers for a broken setup
     const variants = [{ name: 'no-auth', port: ports.plain }, ...AUTH_VARIANTS.map(([name]) => ({ name, port: ports[name], headers: authHeader }))];
     log('auth: interleaved rounds');
-    const res = await interleaved(variants, 2, (v) => wrkPhase({ proxy: sl, port: v.port, target, headers: v.headers, connections: 50, seconds: Math.max(2, SECONDS / 2) }));
-    const base = res[0].rps;
-    for (const r of res) rows.push({ bench: 'auth', target: r.name, ...r, vsBase: r.rps / base });
+    const res = await interleaved(variants, OVERHEAD_ROUNDS, (v) => wrkPhase({ proxy: sl, port: v.port, target, headers: v.headers, connections: 50, seconds: Math.max(2, SECONDS / 2) }));
+    for (const r of res) rows.push({ bench: 'auth', target: r.name, ...r, vsBase: r.rps / res[0].rps, cpuVsBase: r.cpuPer10k / res[0].cpuPer10k });
   });
 }
 
@@ -329,12 +370,12 @@ async function benchLogging(origin) {
         log('logging: interleaved rounds');
         const linesBefore = logLines;
         const packetsBefore = packets;
-        const res = await interleaved(variants, 2, (v) => wrkPhase({ proxy: v.proxy, port: v.proxy.port, target, connections: 50, seconds: Math.max(2, SECONDS / 2) }));
+        const res = await interleaved(variants, OVERHEAD_ROUNDS, (v) => wrkPhase({ proxy: v.proxy, port: v.proxy.port, target, connections: 50, seconds: Math.max(2, SECONDS / 2) }));
         await sleep(500); // one more StatsD emit interval
         const base = res[0].rps;
         for (const r of res) {
           const on = r.name.endsWith('on');
-          rows.push({ bench: 'logging', target: r.name, ...r, vsBase: r.rps / base, logLines: on ? logLines - linesBefore : 0, logBytes: on ? logBytes : 0, statsdPackets: on ? packets - packetsBefore : 0 });
+          rows.push({ bench: 'logging', target: r.name, ...r, vsBase: r.rps / base, cpuVsBase: r.cpuPer10k / res[0].cpuPer10k, logLines: on ? logLines - linesBefore : 0, logBytes: on ? logBytes : 0, statsdPackets: on ? packets - packetsBefore : 0 });
         }
       },
     );
@@ -454,11 +495,12 @@ function tables(render) {
     out.push(
       render(title, [
         { title: 'variant', get: (r) => r.target },
-        { title: 'req/s (mean)', get: (r) => fmt.int(r.rps) },
+        { title: 'req/s (median)', get: (r) => fmt.int(r.rps) },
         { title: 'rounds', get: (r) => r.rpsRounds.join(' / ') },
         { title: 'vs base', get: (r) => fmt.ratio(r.vsBase) },
         { title: 'p99 ms', get: (r) => fmt.f2(r.p99) },
         { title: 'CPU-s/10k req', get: (r) => fmt.f3(r.cpuPer10k) },
+        { title: 'CPU vs base', get: (r) => fmt.ratio(r.cpuVsBase) },
         ...(bench === 'logging' ? [{ title: 'log lines', get: (r) => fmt.int(r.logLines) }, { title: 'StatsD pkts', get: (r) => fmt.int(r.statsdPackets) }] : []),
         err,
       ], sel(bench)),

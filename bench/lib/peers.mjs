@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { NOFILE_MAX, freePort, startPinned, waitPort } from './proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SLUICE_BIN = join(ROOT, 'packages/daemon/dist/bin/sluice.js');
+// --sluice (or SLUICE_BENCH_BIN) points at another build, e.g. a branch's worktree, to bench it unmerged
+export const SLUICE_BIN = process.env.SLUICE_BENCH_BIN || join(ROOT, 'packages/daemon/dist/bin/sluice.js');
 
 function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), `sluice-bench-${prefix}-`));
