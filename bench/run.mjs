@@ -137,7 +137,9 @@ const squid = () => startSquid({ core: PROXY_CORE });
 async function wrkPhase({ proxy, port, target, headers, connections, seconds = SECONDS }) {
   // a short warm-up so node's JIT and both sides' connection pools are in steady state
   await runWrk({ port, target, headers, connections, seconds: 1, core: LOAD_CORE });
-  return measured(proxy ? [proxy.pid] : [], () => runWrk({ port, target, headers, connections, seconds, core: LOAD_CORE }));
+  const r = await measured(proxy ? [proxy.pid] : [], () => runWrk({ port, target, headers, connections, seconds, core: LOAD_CORE }));
+  if (!(r.requests > 0)) throw new Error(`wrk completed no request through ${proxy?.name ?? 'direct'}:\n${r.raw.slice(-600)}`);
+  return r;
 }
 
 async function benchHttp(origin) {
@@ -230,8 +232,13 @@ async function benchConnect(origin, which) {
     if (which.has('connect')) for (const [t, pids, via] of targets.slice(0, 2)) await ratePhase('connect', t, pids, via, origin);
     if (which.has('connect')) await ratePhase('connect', 'direct', [], { kind: 'direct' }, origin);
     if (which.has('bulk')) for (const [t, pids, via] of targets) await bulkPhase('bulk', t, pids, via, origin);
-    if (which.has('idle')) for (const [t, , via, p] of targets.slice(0, 2)) await idlePhase('idle', t, p.pid, via, origin);
   });
+}
+
+/** Fresh peers for the memory count, so heap grown by the throughput phases does not hide the tunnels' cost. */
+async function benchIdle(origin) {
+  await withPeers([sluiceHttp], ([sl]) => idlePhase('idle', 'sluice', sl.pid, { kind: 'connect', port: sl.port }, origin));
+  await withPeers([squid], ([sq]) => idlePhase('idle', 'squid', sq.pid, { kind: 'connect', port: sq.port }, origin));
 }
 
 // ---------- 5. SOCKS5 ----------
@@ -257,8 +264,9 @@ async function benchSocks(origin) {
     await ratePhase('socks-connect', 'direct', [], { kind: 'direct' }, origin);
     for (const p of peers) await bulkPhase('socks-bulk', p.name, [p.pid], { kind: 'socks5', port: p.port }, origin);
     await bulkPhase('socks-bulk', 'direct', [], { kind: 'direct' }, origin);
-    for (const p of peers) await idlePhase('socks-idle', p.name, p.pid, { kind: 'socks5', port: p.port }, origin);
   });
+  // memory on fresh peers, one at a time
+  for (const start of starters) await withPeers([start], ([p]) => idlePhase('socks-idle', p.name, p.pid, { kind: 'socks5', port: p.port }, origin));
 }
 
 // ---------- 6. basic auth overhead ----------
@@ -543,31 +551,32 @@ function machine() {
 // ---------- main ----------
 
 const started = Date.now();
-const origin = await startOrigin();
 const info = machine();
-log(`origin ${JSON.stringify(origin.ports)}; ${info.cpus} cpus (${info.model}), load ${info.loadavg.join(' ')}`);
+log(`${info.cpus} cpus (${info.model}), load ${info.loadavg.join(' ')}; sluice ${SLUICE_BIN}`);
 if (info.cpus < 2) log('warning: fewer than 2 cores: proxy and load generator share one');
 const errors = [];
 const step = async (name, fn) => {
   if (!only.some((o) => (Array.isArray(name) ? name.includes(o) : o === name))) return;
+  // a fresh origin per group: nothing one group did to it (thousands of tunnels, a peer that hung) carries over
+  let origin;
   try {
-    await fn();
+    origin = await startOrigin();
+    await fn(origin);
   } catch (e) {
     errors.push({ bench: String(name), error: e.stack ?? String(e) });
     log(`${name} failed: ${e.message}`);
+  } finally {
+    origin?.stop();
   }
 };
-try {
-  if (!squidAvailable()) throw new Error('squid is not installed (apt-get install squid)');
-  await step('http', () => benchHttp(origin));
-  await step(['connect', 'bulk', 'idle'], () => benchConnect(origin, new Set(only)));
-  await step('socks', () => benchSocks(origin));
-  await step('auth', () => benchAuth(origin));
-  await step('logging', () => benchLogging(origin));
-  await step('chain', () => benchChain(origin));
-} finally {
-  origin.stop();
-}
+if (!squidAvailable()) throw new Error('squid is not installed (apt-get install squid)');
+await step('http', benchHttp);
+await step(['connect', 'bulk'], (origin) => benchConnect(origin, new Set(only)));
+await step('idle', benchIdle);
+await step('socks', benchSocks);
+await step('auth', benchAuth);
+await step('logging', benchLogging);
+await step('chain', benchChain);
 
 const text = tables(table);
 console.log(`\n${text}\n`);
