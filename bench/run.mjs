@@ -358,9 +358,9 @@ async function benchLogging(origin) {
   try {
     await withPeers(
       [
-        async () => Object.assign(await startSluice({ yaml: offYaml, port: offPort, core: PROXY_CORE }), { name: 'off' }),
+        async () => Object.assign(await startSluice({ yaml: offYaml, port: offPort, core: PROXY_CORE, profileDir: PROFILE_DIR && join(PROFILE_DIR, 'logging-off') }), { name: 'off' }),
         async () => {
-          const p = await startSluice({ yaml: onYaml, port: onPort, core: PROXY_CORE, stdout: 'pipe' });
+          const p = await startSluice({ yaml: onYaml, port: onPort, core: PROXY_CORE, stdout: 'pipe', profileDir: PROFILE_DIR && join(PROFILE_DIR, 'logging-on') });
           // the reader a supervisor (systemd, docker) would be: drain the pipe, count what arrives
           p.proc.stdout.on('data', (d) => {
             logBytes += d.length;
