@@ -421,7 +421,7 @@ async function benchChain(origin) {
         await bulkDownload(via, origin.ports.source, { seconds: 1 });
         const slBefore = cpuSeconds(sl.pid);
         const r = await measured([sq.pid], () => bulkDownload(via, origin.ports.source, { seconds: SECONDS }));
-        const slCpu = cpuSeconds(sl.pid) - slBefore;
+        const slCpu = via.port === sl.port ? cpuSeconds(sl.pid) - slBefore : null;
         rows.push({ bench: 'chain', target, gbps: r.bytes / 1e9 / r.seconds, bytes: r.bytes, squidCpuPerGB: perGB(r.cpu, r.bytes), sluiceCpuPerGB: perGB(slCpu, r.bytes) });
       }
     });
@@ -542,7 +542,7 @@ function machine() {
     loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
     node: process.version,
     squid: v('/usr/sbin/squid', ['-v'], /Version (\S+)/),
-    dante: v('/usr/sbin/danted', ['-v'], /Dante v(\S+)/),
+    dante: v('/usr/sbin/danted', ['-v'], /Dante v(\d+(?:\.\d+)*)/),
     wrk: v('wrk', ['-v'], /wrk (\S+)/),
     sluice: JSON.parse(readFileSync(join(HERE, '../packages/daemon/package.json'), 'utf8')).version,
   };
