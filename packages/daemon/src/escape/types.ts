@@ -39,6 +39,12 @@ export interface EscaperStats {
   tcpConnectError: number;
   tcpConnectTimeout: number;
   forbiddenIpBlocked: number;
+  tlsHandshakeSuccess: number;
+  tlsHandshakeError: number;
+  tlsHandshakeTimeout: number;
+  /** route escapers: a next escaper was selected / none could be */
+  routePassed: number;
+  routeFailed: number;
   inBytes: number;
   outBytes: number;
 }
@@ -46,7 +52,8 @@ export interface EscaperStats {
 export function newEscaperStats(): EscaperStats {
   return {
     taskTotal: 0, connAttempt: 0, connEstablish: 0, tcpConnectAttempt: 0, tcpConnectEstablish: 0,
-    tcpConnectSuccess: 0, tcpConnectError: 0, tcpConnectTimeout: 0, forbiddenIpBlocked: 0, inBytes: 0, outBytes: 0,
+    tcpConnectSuccess: 0, tcpConnectError: 0, tcpConnectTimeout: 0, forbiddenIpBlocked: 0, tlsHandshakeSuccess: 0, tlsHandshakeError: 0, tlsHandshakeTimeout: 0,
+    routePassed: 0, routeFailed: 0, inBytes: 0, outBytes: 0,
   };
 }
 
@@ -62,4 +69,28 @@ export interface Escaper<Cfg extends BaseConfig = BaseConfig> extends LiveObject
    * https itself.
    */
   httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection>;
+  /** Float escapers: take peers / bind addresses published over the control socket (parsed JSON). */
+  publish?(data: unknown): Promise<void>;
+}
+
+/** g3's metric names for an escaper's counters (`route.request.*` only for route escapers). */
+export function escaperMetrics(s: EscaperStats, isRoute: boolean): Array<[string, number]> {
+  const out: Array<[string, number]> = [
+    ['escaper.task.total', s.taskTotal],
+    ['escaper.connection.attempt', s.connAttempt],
+    ['escaper.connection.establish', s.connEstablish],
+    ['escaper.tcp.connect.attempt', s.tcpConnectAttempt],
+    ['escaper.tcp.connect.establish', s.tcpConnectEstablish],
+    ['escaper.tcp.connect.success', s.tcpConnectSuccess],
+    ['escaper.tcp.connect.error', s.tcpConnectError],
+    ['escaper.tcp.connect.timeout', s.tcpConnectTimeout],
+    ['escaper.tls.handshake.success', s.tlsHandshakeSuccess],
+    ['escaper.tls.handshake.error', s.tlsHandshakeError],
+    ['escaper.tls.handshake.timeout', s.tlsHandshakeTimeout],
+    ['escaper.forbidden.ip_blocked', s.forbiddenIpBlocked],
+    ['escaper.traffic.in.bytes', s.inBytes],
+    ['escaper.traffic.out.bytes', s.outBytes],
+  ];
+  if (isRoute) out.push(['route.request.passed', s.routePassed], ['route.request.failed', s.routeFailed]);
+  return out;
 }
