@@ -80,6 +80,11 @@ export class DaemonHandle {
     return l.port;
   }
 
+  /** Wait (bounded) for a task log record (log_type Task) matching `pred`. */
+  waitForTask(pred: (r: ParsedLogLine) => boolean, timeoutMs = 5000): Promise<ParsedLogLine> {
+    return this.waitForLog((r) => r.fields.log_type === 'Task' && pred(r), timeoutMs);
+  }
+
   /** Task log records seen so far (log_type Task). */
   taskLogs(): ParsedLogLine[] {
     return this.records().filter((r) => r.fields.log_type === 'Task');

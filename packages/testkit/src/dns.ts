@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export interface DnsServer {
   port: number;
+  /** replace the records and make dnsmasq re-read them (SIGHUP) */
+  update(records: Record<string, string[]>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,8 +26,8 @@ async function freeUdpPort(): Promise<number> {
 /** `records`: name → IPv4/IPv6 addresses. */
 export async function startDnsmasq(records: Record<string, string[]>): Promise<DnsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-dns-'));
-  const hosts = Object.entries(records).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
-  writeFileSync(join(dir, 'hosts'), hosts);
+  const hostsText = (r: Record<string, string[]>) => Object.entries(r).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
+  writeFileSync(join(dir, 'hosts'), hostsText(records));
   let lastErr = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeUdpPort();
@@ -46,6 +48,11 @@ export async function startDnsmasq(records: Record<string, string[]>): Promise<D
     if (ok) {
       return {
         port,
+        update: async (r) => {
+          writeFileSync(join(dir, 'hosts'), hostsText(r));
+          proc.kill('SIGHUP');
+          await new Promise((res) => setTimeout(res, 200));
+        },
         close: () => new Promise<void>((r) => {
           proc.once('exit', () => {
             rmSync(dir, { recursive: true, force: true });
