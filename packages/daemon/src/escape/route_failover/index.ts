@@ -8,7 +8,7 @@ import type { BaseConfig, ObjectTypeDef, ParseContext } from '../../runtime/obje
 import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import { newEscaperStats, type Escaper, type EscaperStats, type HttpForwardConnection, type TcpConnection } from '../types.js';
 
 export interface RouteFailoverConfig extends BaseConfig {
   primary: string;
@@ -40,6 +40,7 @@ function parse(v: Record<string, unknown>, ctx: ParseContext): RouteFailoverConf
 
 /** Run `attempt` on the primary, and on the standby after the delay or a primary failure; first success wins. */
 function race<T extends TcpConnection>(
+  stats: EscaperStats,
   cfg: RouteFailoverConfig,
   runtime: Runtime,
   signal: AbortSignal,
@@ -62,6 +63,7 @@ function race<T extends TcpConnection>(
           return;
         }
         settled = true;
+        stats.routePassed++;
         clearTimeout(timer);
         ctls[1 - i]!.abort();
         finish();
@@ -72,6 +74,7 @@ function race<T extends TcpConnection>(
         if (i === 0 && !standbyStarted) startStandby();
         else if (!settled && failures >= 2) {
           settled = true;
+          stats.routeFailed++;
           finish();
           reject(lastErr instanceof SluiceError ? lastErr : new SluiceError('UPSTREAM_CONNECT_FAILED', String(lastErr)));
         }
@@ -97,11 +100,11 @@ export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
   }
   tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
     this.stats.taskTotal++;
-    return race(this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
+    return race(this.stats, this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
   }
   httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
     this.stats.taskTotal++;
-    return race(this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
+    return race(this.stats, this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
   }
   reload(cfg: RouteFailoverConfig): void {
     this.config = cfg;
