@@ -8,6 +8,7 @@
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { connect, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,10 @@ describe('escapers', () => {
   let agent: ReturnType<typeof createSocket>;
   const agentQueries: string[] = [];
   let tmp: string;
+  let ppServer: ReturnType<typeof import('node:net').createServer>;
+  const ppHeaders: string[] = [];
+  let redis: ChildProcess;
+  let redisPort: number;
   const port = (s: string) => d.port(s);
 
   before(async () => {
@@ -98,6 +103,41 @@ server:
     stallPort = (stallServer.address() as AddressInfo).port;
     const deadPort = await freePort();
 
+    // a fake next proxy that expects a PROXY v1 header before the CONNECT, then tunnels to the target
+    ppServer = net.createServer((c) => {
+      let buf = '';
+      const onData = (chunk: Buffer) => {
+        buf += chunk.toString('latin1');
+        if (!buf.includes('\r\n\r\n')) return; // header and CONNECT may arrive in separate segments
+        c.off('data', onData);
+        ppHeaders.push(buf.slice(0, buf.indexOf('\r\n') + 2));
+        const m = /CONNECT 127\.0\.0\.1:(\d+) /.exec(buf);
+        if (!m) return void c.destroy();
+        const b = net.connect(Number(m[1]), '127.0.0.1', () => {
+          c.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          c.pipe(b).pipe(c);
+        });
+        b.on('error', () => c.destroy());
+      };
+      c.on('data', onData);
+      c.on('error', () => {});
+    });
+    await new Promise<void>((r) => ppServer.listen(0, '127.0.0.1', r));
+    const ppPort = (ppServer.address() as AddressInfo).port;
+
+    // redis holding proxy_float peers as JSON members of a set
+    redisPort = await freePort();
+    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      try {
+        if (execFileSync('redis-cli', ['-p', String(redisPort), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') break;
+      } catch {
+        // not up yet
+      }
+      await sleep(50);
+    }
+    execFileSync('redis-cli', ['-p', String(redisPort), 'sadd', 'peers', JSON.stringify({ type: 'http', addr: `127.0.0.1:${upPort}`, id: 'up' })]);
+
     // route_query agent: answers every query with node "b5", ttl 60
     agent = createSocket('udp4');
     agent.on('message', (msg, rinfo) => {
@@ -120,11 +160,11 @@ server:
     writeFileSync(join(tmp, 'ca.pem'), pki.caCert);
 
     const servers = ['squid', 'squid_bad', 'dante', 'dante_auth', 'https', 'chain', 'rup', 'rclient', 'rresolved', 'rgeo',
-      'failover_dead', 'failover_stall', 'rr', 'pfloat', 'dfloat', 'rquery'];
+      'failover_dead', 'failover_stall', 'rr', 'pfloat', 'dfloat', 'rquery', 'pp', 'rfloat'];
     const esc = {
       squid: 'squid', squid_bad: 'squid_bad', dante: 'dante', dante_auth: 'dante_auth', https: 'https', chain: 'chain',
       rup: 'rup', rclient: 'rclient', rresolved: 'rresolved', rgeo: 'rgeo', failover_dead: 'fo_dead', failover_stall: 'fo_stall',
-      rr: 'rr', pfloat: 'pfloat', dfloat: 'dfloat', rquery: 'rquery',
+      rr: 'rr', pfloat: 'pfloat', dfloat: 'dfloat', rquery: 'rquery', pp: 'pp', rfloat: 'rfloat',
     } as Record<string, string>;
     const yaml = `
 runtime: { server_offline_delay: 0, task_wait_delay: 0, task_wait_timeout: 5s }
@@ -228,6 +268,14 @@ ${bound('dflt', '127.0.0.9')}
     type: direct_float
     resolver: default
     egress_network_filter: { default: allow, allow: 127.0.0.0/8 }
+  - name: pp
+    type: proxy_http
+    proxy_addr: 127.0.0.1:${ppPort}
+    use_proxy_protocol: 1
+  - name: rfloat
+    type: proxy_float
+    source: redis://127.0.0.1:${redisPort}/0?sets_key=peers
+    refresh_interval: 200ms
   - name: rquery
     type: route_query
     query_peer_addr: 127.0.0.1:${agentPort}
@@ -249,6 +297,8 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     await origin6?.close();
     tlsFront?.close();
     stallServer?.close();
+    ppServer?.close();
+    redis?.kill('SIGKILL');
     agent?.close();
     if (pki) removePki(pki);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -397,6 +447,23 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     const r = await viaHttp('rquery', `${origin.url}/`);
     assert.equal(r.body, 'from 127.0.0.5');
     assert.ok(agentQueries.some((q) => q.includes('host') && q.includes('127.0.0.1')));
+  });
+
+  it('use_proxy_protocol sends a PROXY v1 header with the client address before the CONNECT', async () => {
+    const r = await viaConnect('pp', `${origin.url}/pp`, ['--interface', '127.0.0.11']);
+    assert.equal(r.status, 200, r.stderr);
+    const p = await port('pp');
+    assert.match(ppHeaders[0] ?? '', new RegExp(`^PROXY TCP4 127\\.0\\.0\\.11 127\\.0\\.0\\.1 \\d+ ${p}\r\n$`));
+  });
+
+  it('proxy_float reads its peers from a Redis set', async () => {
+    let r = await viaHttp('rfloat', `${origin.url}/redis`);
+    for (let i = 0; i < 30 && r.status !== 200; i++) {
+      await sleep(100); // the first poll may not have landed yet
+      r = await viaHttp('rfloat', `${origin.url}/redis`);
+    }
+    assert.equal(r.status, 200, r.stderr);
+    await upstream.waitForLog((l) => l.fields.task_type === 'HttpForward' && l.fields.uri === `${origin.url}/redis`);
   });
 
   it('sluice -g prints the escaper graph', async () => {
