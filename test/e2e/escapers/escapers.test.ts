@@ -50,6 +50,9 @@ describe('escapers', () => {
   let tlsFront: ReturnType<typeof createTlsServer>;
   let tlsFrontPort: number;
   const tlsNames: string[] = [];
+  const tlsClientCns: string[] = [];
+  const socksTlsNames: string[] = [];
+  let socksFront: ReturnType<typeof createTlsServer>;
   let stallPort: number;
   let stallServer: ReturnType<typeof import('node:net').createServer>;
   let agent: ReturnType<typeof createSocket>;
@@ -86,15 +89,23 @@ server:
 
     // TLS in front of the second sluice, so proxy_https has an HTTPS proxy to talk to
     pki = makePki(['localhost'], ['127.0.0.1']);
-    tlsFront = createTlsServer({ key: pki.key, cert: pki.cert }, (s: TLSSocket) => {
-      tlsNames.push((s as TLSSocket & { servername?: string }).servername ?? '');
-      const b = connect(upPort, '127.0.0.1');
-      s.pipe(b).pipe(s);
-      s.on('error', () => b.destroy());
-      b.on('error', () => s.destroy());
-    });
-    await new Promise<void>((r) => tlsFront.listen(0, '127.0.0.1', r));
+    // mTLS: the front only lets in clients with a certificate from the test CA
+    const front = async (target: number, names: string[], peers: string[]) => {
+      const srv = createTlsServer({ key: pki.key, cert: pki.cert, ca: pki.caCert, requestCert: true, rejectUnauthorized: true }, (s: TLSSocket) => {
+        names.push((s as TLSSocket & { servername?: string }).servername ?? '');
+        peers.push(String(s.getPeerCertificate().subject?.CN ?? ''));
+        const b = connect(target, '127.0.0.1');
+        s.pipe(b).pipe(s);
+        s.on('error', () => b.destroy());
+        b.on('error', () => s.destroy());
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      return srv;
+    };
+    tlsFront = await front(upPort, tlsNames, tlsClientCns);
     tlsFrontPort = (tlsFront.address() as AddressInfo).port;
+    socksFront = await front(dante.port, socksTlsNames, []);
+    const socksFrontPort = (socksFront.address() as AddressInfo).port;
 
     // a "proxy" that accepts and never answers: the failover primary that hangs
     const net = await import('node:net');
@@ -158,13 +169,15 @@ server:
       ['127.0.0.1/32', { autonomous_system_number: 64500, country: { iso_code: 'US' } }],
     ]));
     writeFileSync(join(tmp, 'ca.pem'), pki.caCert);
+    writeFileSync(join(tmp, 'client.pem'), pki.cert);
+    writeFileSync(join(tmp, 'client.key'), pki.key);
 
     const servers = ['squid', 'squid_bad', 'dante', 'dante_auth', 'https', 'chain', 'rup', 'rclient', 'rresolved', 'rgeo',
-      'failover_dead', 'failover_stall', 'rr', 'pfloat', 'dfloat', 'rquery', 'pp', 'rfloat'];
+      'failover_dead', 'failover_stall', 'rr', 'pfloat', 'dfloat', 'rquery', 'pp', 'rfloat', 'socks_tls'];
     const esc = {
       squid: 'squid', squid_bad: 'squid_bad', dante: 'dante', dante_auth: 'dante_auth', https: 'https', chain: 'chain',
       rup: 'rup', rclient: 'rclient', rresolved: 'rresolved', rgeo: 'rgeo', failover_dead: 'fo_dead', failover_stall: 'fo_stall',
-      rr: 'rr', pfloat: 'pfloat', dfloat: 'dfloat', rquery: 'rquery', pp: 'pp', rfloat: 'rfloat',
+      rr: 'rr', pfloat: 'pfloat', dfloat: 'dfloat', rquery: 'rquery', pp: 'pp', rfloat: 'rfloat', socks_tls: 'socks_tls',
     } as Record<string, string>;
     const yaml = `
 runtime: { server_offline_delay: 0, task_wait_delay: 0, task_wait_timeout: 5s }
@@ -197,6 +210,16 @@ ${bound('b2', '127.0.0.2')}${bound('b3', '127.0.0.3')}${bound('b4', '127.0.0.4')
     tls_name: localhost
     tls_client:
       ca_certificate: ca.pem
+      certificate: client.pem
+      private_key: client.key
+  - name: socks_tls
+    type: proxy_socks5s
+    proxy_addr: 127.0.0.1:${socksFrontPort}
+    tls_name: localhost
+    tls_client:
+      ca_certificate: ca.pem
+      certificate: client.pem
+      private_key: client.key
   - name: chain
     type: proxy_http
     proxy_addr:
@@ -296,6 +319,7 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     await origin?.close();
     await origin6?.close();
     tlsFront?.close();
+    socksFront?.close();
     stallServer?.close();
     ppServer?.close();
     redis?.kill('SIGKILL');
@@ -327,6 +351,11 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     assert.notEqual(r.status, 200);
     const t = await d.waitForLog((l) => l.fields.server_name === 'squid_bad');
     assert.equal(t.fields.reason, 'UpstreamNotNegotiated');
+    // and one Escape log record from the escaper
+    const e = await d.waitForLog((l) => l.fields.log_type === 'Escape' && l.fields.escaper_name === 'squid_bad');
+    assert.equal(e.fields.escaper_type, 'ProxyHttp');
+    assert.equal(e.fields.escape_type, 'TcpConnect');
+    assert.equal(e.fields.next_peer_addr, `127.0.0.1:${squid.port}`);
   });
 
   it('proxy_socks5 → dante without auth, both HTTP forward and CONNECT', async () => {
@@ -340,6 +369,17 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     assert.ok(connects.length >= 2, dante.log());
   });
 
+  it('proxy_socks5s → dante behind a TLS front (mTLS); dante logs the connect', async () => {
+    const connects = () => dante.log().split('\n').filter((l) => l.includes('tcp/connect') && l.includes(`127.0.0.1.${origin.port}`)).length;
+    const before = connects();
+    const r = await viaConnect('socks_tls', `${origin.url}/s5s`);
+    assert.equal(r.status, 200, r.stderr);
+    assert.ok(socksTlsNames.includes('localhost'));
+    const deadline = Date.now() + 3000;
+    while (connects() === before && Date.now() < deadline) await sleep(50);
+    assert.ok(connects() > before, dante.log());
+  });
+
   it('proxy_socks5 → dante with username auth; dante logs the user', async () => {
     const r = await viaConnect('dante_auth', `${origin.url}/s3`);
     assert.equal(r.status, 200, r.stderr);
@@ -351,6 +391,7 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     const r = await viaHttp('https', `${origin.url}/over-tls`);
     assert.equal(r.status, 200, r.stderr);
     assert.ok(tlsNames.includes('localhost'));
+    assert.equal(tlsClientCns.length > 0, true, 'the front saw a client certificate');
     const up = await upstream.waitForLog((l) => l.fields.task_type === 'HttpForward' && l.fields.uri === `${origin.url}/over-tls`);
     assert.equal(up.fields.server_name, 'up');
   });
