@@ -128,10 +128,12 @@ export function peerCredentials(cfg: ProxyPeerConfig, task: TaskContext): { user
   return { username: cfg.username, password: cfg.password };
 }
 
+const HASHED = new Set(['ketama', 'rendezvous', 'jump_hash']);
+
 export interface PeerConnection {
   socket: Socket;
   info: ConnectInfo;
-  peer: UpstreamAddr;
+  peer: { host: string; port: number; ipFamily: 0 | 4 | 6 };
 }
 
 /** A peer picker for a config; rebuilt on reload. */
@@ -159,7 +161,9 @@ export async function connectPeer(
   signal: AbortSignal,
   tlsOverride?: { tls: TlsClientConfig; tlsName: string | undefined },
 ): Promise<PeerConnection> {
-  const peer = picker.pick(selectionKey(clientIpOf(task), task.user, upstream.host));
+  // username params / egress path selection may name the next proxy for this task; else pick one
+  const peer = task.egressPath?.selectUpstream(esc.name)
+    ?? picker.pick(picker.size > 1 && HASHED.has(picker.policy) ? selectionKey(clientIpOf(task), task.user, upstream.host) : '');
   const stats = esc.stats;
   stats.taskTotal++;
   stats.connAttempt++;

@@ -58,7 +58,9 @@ export class RouteSelectEscaper extends RouteEscaper<RouteSelectConfig> {
   protected select(task: TaskContext, upstream: Upstream): string {
     const wanted = task.egressPath?.selectStringId(this.name);
     if (wanted && this.config.nodes.some((n) => n.item === wanted)) return wanted;
-    return this.picker.pick(selectionKey(clientIpOf(task), task.user, upstream.host));
+    const p = this.picker;
+    // only the hashing policies need the key; skip building it for the others
+    return p.pick(p.policy === 'ketama' || p.policy === 'rendezvous' || p.policy === 'jump_hash' ? selectionKey(clientIpOf(task), task.user, upstream.host) : '');
   }
 }
 
