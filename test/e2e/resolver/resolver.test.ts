@@ -40,12 +40,12 @@ escaper:
   - name: direct
     type: direct_fixed
     resolver: local-dns
+    resolve_strategy: ipv4_first
+    egress_net_filter: {default: allow, allow: [127.0.0.1, "::1"]}
   - name: via-failover
     type: direct_fixed
     resolver: failover
     egress_net_filter: {default: allow, allow: [127.0.0.1]}
-    resolve_strategy: ipv4_first
-    egress_net_filter: {default: allow, allow: [127.0.0.1, "::1"]}
 server:
   - name: http
     type: http_proxy

@@ -3,15 +3,27 @@
  * it. Route escapers count `route.request.passed|failed`; the connection details come from the leaf escaper.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { toSluiceError, ValueError } from '@sluice/common';
+import { SluiceError, toSluiceError, ValueError } from '@sluice/common';
 import type { BaseConfig } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { objectSchema, type FieldSchema } from '../runtime/schema-util.js';
 import type { TaskContext, Upstream } from '../task/task.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from './types.js';
+import { RouteStats } from '../stat/extra-stats.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from './types.js';
+
+const NO_TARGET: Upstream = { host: '', port: 0, ipFamily: 0 };
+
+function noUdp(e: Escaper): SluiceError {
+  return new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', `escaper ${e.name} (${e.logName}) cannot carry UDP`);
+}
 
 export abstract class RouteEscaper<Cfg extends BaseConfig> implements Escaper<Cfg> {
   readonly stats = newEscaperStats();
+  /** route.request.passed|failed, read by the StatsD emitter */
+  readonly routeStats = new RouteStats();
   abstract readonly logName: string;
 
   constructor(public config: Cfg, protected readonly runtime: Runtime) {}
@@ -27,10 +39,10 @@ export abstract class RouteEscaper<Cfg extends BaseConfig> implements Escaper<Cf
     this.stats.taskTotal++;
     try {
       const name = await this.select(task, upstream, signal);
-      this.stats.routePassed++;
+      this.routeStats.requestPassed++;
       return this.runtime.escaper(name);
     } catch (e) {
-      this.stats.routeFailed++;
+      this.routeStats.requestFailed++;
       throw toSluiceError(e, 'ESCAPER_NOT_USABLE');
     }
   }
@@ -41,6 +53,19 @@ export abstract class RouteEscaper<Cfg extends BaseConfig> implements Escaper<Cf
 
   async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
     return (await this.next(task, upstream, signal)).httpForwardConnect(task, upstream, tls, signal);
+  }
+
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    const e = await this.next(task, upstream, signal);
+    if (!e.udpSetupConnection) throw noUdp(e);
+    return e.udpSetupConnection(task, upstream, receiver, signal);
+  }
+
+  /** A relay has no single target: rules see an empty host (g3 routes UDP associate by the first packet's target; here by none). */
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    const e = await this.next(task, NO_TARGET, signal);
+    if (!e.udpSetupRelay) throw noUdp(e);
+    return e.udpSetupRelay(task, receiver, signal);
   }
 
   reload(cfg: Cfg): void {
