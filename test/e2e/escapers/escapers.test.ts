@@ -176,6 +176,8 @@ server:
 
     const servers = ['squid', 'squid_bad', 'dante', 'dante_auth', 'https', 'chain', 'rup', 'rclient', 'rresolved', 'rgeo',
       'failover_dead', 'failover_stall', 'rr', 'pfloat', 'dfloat', 'rquery', 'pp', 'rfloat', 'socks_tls'];
+    // SOCKS server with UDP ASSOCIATE, chained to dante: UDP through a SOCKS upstream
+    const udpServer = `  - { name: socks_udp, type: socks_proxy, listen: 127.0.0.1:0, escaper: dante, use_udp_associate: true }`;
     const esc = {
       squid: 'squid', squid_bad: 'squid_bad', dante: 'dante', dante_auth: 'dante_auth', https: 'https', chain: 'chain',
       rup: 'rup', rclient: 'rclient', rresolved: 'rresolved', rgeo: 'rgeo', failover_dead: 'fo_dead', failover_stall: 'fo_stall',
@@ -309,6 +311,7 @@ ${bound('dflt', '127.0.0.9')}
     cache_request_timeout: 2s
 server:
 ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, escaper: ${esc[s]} }`).join('\n')}
+${udpServer}
 `;
     writeFileSync(join(tmp, 'main.yaml'), yaml);
     d = await startDaemon({ configPath: tmp });
@@ -504,6 +507,57 @@ ${servers.map((s) => `  - { name: ${s}, type: http_proxy, listen: 127.0.0.1:0, e
     }
     assert.equal(r.status, 200, r.stderr);
     await upstream.waitForLog((l) => l.fields.task_type === 'HttpForward' && l.fields.uri === `${origin.url}/redis`);
+  });
+
+  it('SOCKS5 UDP ASSOCIATE through a SOCKS5 upstream (dante) reaches a UDP echo server', async () => {
+    const echo = createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address));
+    await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
+    const echoPort = echo.address().port;
+    const ctl = connect(await port('socks_udp'), '127.0.0.1');
+    const client = createSocket('udp4');
+    try {
+      await new Promise<void>((r) => ctl.once('connect', () => r()));
+      const read = (n: number) => new Promise<Buffer>((resolve, reject) => {
+        let buf = Buffer.alloc(0);
+        const t = setTimeout(() => reject(new Error('SOCKS reply timeout')), 5000);
+        const on = (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.length >= n) {
+            clearTimeout(t);
+            ctl.off('data', on);
+            resolve(buf);
+          }
+        };
+        ctl.on('data', on);
+      });
+      ctl.write(Buffer.from([5, 1, 0]));
+      assert.deepEqual([...(await read(2))], [5, 0]);
+      await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
+      const cport = client.address().port;
+      ctl.write(Buffer.from([5, 3, 0, 1, 127, 0, 0, 1, cport >> 8, cport & 0xff]));
+      const rep = await read(10);
+      assert.equal(rep[1], 0, `UDP ASSOCIATE refused: ${rep[1]}`);
+      const relayPort = rep.readUInt16BE(8);
+      const got = new Promise<Buffer>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no UDP answer')), 5000);
+        client.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+      });
+      const head = Buffer.from([0, 0, 0, 1, 127, 0, 0, 1, echoPort >> 8, echoPort & 0xff]);
+      client.send(Buffer.concat([head, Buffer.from('ping')]), relayPort, '127.0.0.1');
+      const answer = await got;
+      assert.equal(answer.subarray(10).toString(), 'echo:ping');
+      assert.equal(answer.readUInt16BE(8), echoPort);
+      await sleep(200);
+      assert.match(dante.log(), /udp/i);
+    } finally {
+      ctl.destroy();
+      client.close();
+      echo.close();
+    }
   });
 
   it('sluice -g prints the escaper graph', async () => {

@@ -127,7 +127,7 @@ export async function startDante(auth: boolean): Promise<Peer> {
     '}',
     'socks pass {',
     '  from: 127.0.0.0/8 to: 0.0.0.0/0',
-    '  command: connect',
+    '  command: connect udpassociate udpreply',
     '  log: connect disconnect error',
     '}',
     '',

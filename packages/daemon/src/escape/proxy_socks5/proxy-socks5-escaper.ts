@@ -10,7 +10,11 @@ import { logEscapeError } from '../escape-log.js';
 import type { Picker } from '../pick/index.js';
 import { connectPeer, peerCredentials, peerPicker, withNegotiationTimeout } from '../proxy-peer.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
-import { newEscaperStats, type Escaper, type EscaperStats, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type EscaperStats, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
+import { relayTarget, Socks5UdpRelay } from './udp.js';
 import type { ProxySocks5Config } from './config.js';
 import { socks5Command, socks5Greet } from './socks5-client.js';
 
@@ -56,6 +60,36 @@ export class ProxySocks5Escaper implements Escaper<ProxySocks5Config> {
     }
     this.stats.connEstablish++;
     return { socket: c.socket, info: c.info };
+  }
+
+  /** UDP ASSOCIATE on a fresh control connection; the relay socket speaks the SOCKS UDP header. */
+  private async associate(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<Socks5UdpRelay> {
+    const c = await connectPeer(this.runtime, this, this.config, this.picker, task, upstream, signal);
+    let bound: { host: string; port: number };
+    try {
+      bound = await withNegotiationTimeout(c.socket, this.config.negotiationTimeoutMs, signal, async () => {
+        await socks5Greet(c.socket, peerCredentials(this.config, task));
+        // we do not know our UDP source yet: 0.0.0.0:0 asks the peer to accept any (RFC 1928 §6)
+        return socks5Command(c.socket, 3, '0.0.0.0', 0);
+      });
+    } catch (e) {
+      const err = toSluiceError(e, 'UPSTREAM_NOT_NEGOTIATED');
+      if (err.code !== 'CLIENT_CLOSED_EARLY') {
+        logEscapeError(this.runtime, this, 'UdpSendto', task, [['upstream', formatUpstream(upstream)], ['reason', err.reason]], err);
+      }
+      throw err;
+    }
+    const relay = relayTarget(bound, c.socket, this.config);
+    this.stats.connEstablish++;
+    return Socks5UdpRelay.open(c.socket, relay.host, relay.port, receiver, this.name, this.config.endOnControlClosed);
+  }
+
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    return (await this.associate(task, upstream, receiver, signal)).fixDestination(upstream);
+  }
+
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    return this.associate(task, { host: '0.0.0.0', port: 0, ipFamily: 4 }, receiver, signal);
   }
 
   async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
