@@ -60,6 +60,14 @@ export function controlHandlers(d: Daemon): Record<string, (params: any) => unkn
       for (const s of d.runtime.servers()) if (!s.online) s.destroy();
       return 'success';
     },
+    escaper_publish: async (p: { name: string; data: unknown }) => {
+      const e = d.runtime.gen?.maps.escaper.get(String(p.name)) as import('../escape/types.js').Escaper | undefined;
+      if (!e) throw new Error(`no escaper named '${String(p.name)}'`);
+      if (!e.publish) throw new Error(`escaper '${String(p.name)}' (${e.logName}) does not take published data`);
+      // the data may arrive as JSON text (g3proxy-ctl sends a string) or already parsed
+      await e.publish(typeof p.data === 'string' ? JSON.parse(p.data) : p.data);
+      return 'success';
+    },
     resolver_query: async (p: { name: string; domain: string; strategy?: string }) => {
       const r = d.runtime.gen?.maps.resolver.get(String(p.name));
       if (!r) throw new Error(`no resolver named '${String(p.name)}'`);

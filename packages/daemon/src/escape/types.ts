@@ -88,6 +88,8 @@ export interface Escaper<Cfg extends BaseConfig = BaseConfig> extends LiveObject
    * escaper's resolver and every destination address is checked against the egress filter.
    */
   udpSetupRelay?(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket>;
+  /** Float escapers: take peers / bind addresses published over the control socket (parsed JSON). */
+  publish?(data: unknown): Promise<void>;
 }
 
 /**

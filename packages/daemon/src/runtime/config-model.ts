@@ -67,10 +67,12 @@ export function objectError(obj: RawObject, path: string[], why: string): Config
 
 export function findTypeDef(role: RoleName, type: string): AnyTypeDef | undefined {
   const table = ROLE_TABLES[role];
-  const norm = normalizeTypeName(type);
+  // g3 accepts every type with or without its underscores (`directfixed`, `route_dst_ip`/`routedstip`)
+  const norm = normalizeTypeName(type).replaceAll('_', '');
+  const same = (a: string) => normalizeTypeName(a).replaceAll('_', '') === norm;
   for (const def of Object.values(table)) {
-    if (def.type === norm) return def;
-    if (def.aliases?.some((a: string) => normalizeTypeName(a) === norm)) return def;
+    if (same(def.type)) return def;
+    if (def.aliases?.some(same)) return def;
   }
   return undefined;
 }

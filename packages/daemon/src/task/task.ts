@@ -57,6 +57,8 @@ export class TaskContext {
   nextPeerAddr: string | undefined;
   tcpConnectTries = 0;
   tcpConnectSpend: number | undefined;
+  /** What the client asked for about the way out (set by servers, read by escapers). */
+  egressPath: import('../escape/egress-path.js').EgressPathSelection | undefined;
   // byte counters: c = client side, r = remote side; rd = read by us, wr = written by us
   cRdBytes = 0;
   cWrBytes = 0;

@@ -39,11 +39,22 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     this.opts = DirectFixedEscaper.options(cfg);
   }
 
+  /** With enable_path_selection, a client's egress path number id pins one bind_ip (1 = the first written). */
+  private optionsFor(task: TaskContext): DirectConnectOptions {
+    const c = this.config;
+    if (!c.enablePathSelection || c.bindIps.length === 0) return this.opts;
+    const i = task.egressPath?.selectNumberId(this.name, c.bindIps.length);
+    if (i === undefined) return this.opts;
+    const ip = c.bindIps[i]!;
+    const v6 = ip.includes(':');
+    return { ...this.opts, bindIps4: v6 ? [] : [ip], bindIps6: v6 ? [ip] : [], noIpv4: c.noIpv4 || v6, noIpv6: c.noIpv6 || !v6 };
+  }
+
   async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
     this.stats.taskTotal++;
     this.stats.connAttempt++;
     try {
-      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, this.opts, this.stats, signal);
+      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, this.optionsFor(task), this.stats, signal);
       this.stats.connEstablish++;
       const info = {
         nextBindIp: r.bindIp,
