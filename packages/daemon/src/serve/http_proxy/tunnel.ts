@@ -34,6 +34,15 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   task.upstream = upstream0;
   const denied = server.checkDestination(upstream0);
   if (denied) return conn.failTask(task, denied, 403, true);
+  if (server.config.auth.userGroup) {
+    const refused = await server.authorize(conn, head, task, 'HttpConnect', upstream0);
+    if (conn.state === 'closed') {
+      task.error = new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication');
+      server.endTask(task);
+      return;
+    }
+    if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers);
+  }
   const escaper = server.escaper();
   task.escaper = escaper.name;
   task.stage = 'Connecting';
