@@ -60,23 +60,24 @@ export class ByteBucket {
   }
 }
 
-/** Bytes per time slice of one socket (tcp_sock_speed_limit: 2^shift ms slices). */
+/**
+ * Bytes per time slice of one socket (tcp_sock_speed_limit: 2^shift ms slices). A chunk larger than a
+ * slice's budget is paid for by the following slices, so the average rate holds whatever the chunk size.
+ */
 export class SliceBucket {
   private used = 0;
   private slice = -1;
 
   constructor(private readonly sliceMs: number, private readonly maxBytes: number) {}
 
-  /** Account `bytes`; returns ms until the next slice when this one is used up (0 = go on). */
+  /** Account `bytes`; returns ms until the budget is back (0 = go on). */
   take(bytes: number): number {
     const now = performance.now();
     const slice = Math.floor(now / this.sliceMs);
-    if (slice !== this.slice) {
-      this.slice = slice;
-      this.used = 0;
-    }
+    if (this.slice >= 0 && slice > this.slice) this.used = Math.max(0, this.used - (slice - this.slice) * this.maxBytes);
+    this.slice = slice;
     this.used += bytes;
     if (this.used < this.maxBytes) return 0;
-    return Math.max(1, (slice + 1) * this.sliceMs - now);
+    return Math.max(1, (slice + Math.floor(this.used / this.maxBytes)) * this.sliceMs - now);
   }
 }
