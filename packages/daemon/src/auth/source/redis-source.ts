@@ -12,6 +12,7 @@ export class RedisUserSource {
   private readonly cmd: Redis;
   private readonly sub: Redis;
   private closed = false;
+  private started = false;
 
   constructor(private readonly cfg: RedisSourceConfig, private readonly onChange: () => void, private readonly onError: (m: string) => void) {
     const opts = {
@@ -37,14 +38,21 @@ export class RedisUserSource {
     };
     this.cmd.on('error', report);
     this.sub.on('error', report);
-    this.cmd.on('ready', () => (lastError = ''));
     this.sub.on('message', () => this.onChange());
-    // after a reconnect the subscriber re-subscribes; users may have changed while it was away
-    this.sub.on('ready', () => this.onChange());
+    // after a reconnect users may have changed while we were away: re-read once each connection is back
+    // (the subscriber re-subscribes by itself)
+    this.cmd.on('ready', () => {
+      lastError = '';
+      if (this.started) this.onChange();
+    });
+    this.sub.on('ready', () => {
+      if (this.started) this.onChange();
+    });
   }
 
   async start(): Promise<void> {
     await Promise.allSettled([this.cmd.connect(), this.sub.connect()]);
+    this.started = true;
     if (this.closed) return;
     try {
       await this.sub.subscribe(this.cfg.channel, `__keyspace@${this.cfg.db}__:${this.cfg.key}`);
