@@ -6,10 +6,17 @@ const userMap = (d: string): FieldSchema => ({ type: 'object', description: d })
 
 const basicFields: Record<string, FieldSchema> = {
   static_users: userList(
-    'Users defined in the config: `name`, `token` (null, a `$1$`/`$5$`/`$6$` crypt hash, `{type: xcrypt_hash, value}`, or `{salt, md5, sha1, blake3}`), ' +
-      '`expire`, `block_and_delay`, ACLs (`ingress_network_filter`, `proxy_request_filter`, `dst_host_filter_set`, `dst_port_filter`, `http_user_agent_filter`), ' +
-      'limits (`tcp_sock_speed_limit`, `tcp_all_upload_speed_limit`, `tcp_all_download_speed_limit`, `connection_rate_limit`, `request_rate_limit`, `request_max_alive`, `log_rate_limit`), ' +
-      '`resolve_strategy`, `resolve_redirection`, `explicit_sites`, `log_uri_max_chars`. Static users win over dynamic users of the same name.',
+    'Users defined in the config (dynamic users use the same keys). `name`; `token`: null (any password), missing (never logs in), ' +
+      'a `$1$`/`$5$`/`$6$` crypt hash, `{type: xcrypt_hash, value}`, or `{salt, md5, sha1, blake3|b3}` (every digest of password‖salt must match); ' +
+      '`expire` (RFC 3339); `block_and_delay` (duration: refuse after the delay); ' +
+      'ACLs `ingress_network_filter`, `proxy_request_filter`, `dst_host_filter_set`, `dst_port_filter`, `http_user_agent_filter`; ' +
+      'limits `tcp_sock_speed_limit` (alias tcp_conn_speed_limit, tcp_conn_limit), `udp_sock_speed_limit`, `tcp_all_upload_speed_limit`, `tcp_all_download_speed_limit`, ' +
+      '`udp_all_upload_speed_limit`, `udp_all_download_speed_limit`, `connection_rate_limit` (alias tcp_conn_rate_limit, tcp_conn_limit_quota), ' +
+      '`request_rate_limit` (alias request_limit_quota), `request_max_alive` (alias request_alive_max); `resolve_strategy`, `resolve_redirection`; ' +
+      '`explicit_sites` (list of `{id, exact_match, child_match, subnet_match, emit_stats, resolve_strategy}`, counted apart); ' +
+      '`log_rate_limit`, `log_uri_max_chars`; `match_by_facts` (facts groups); accepted for g3 compatibility: `tcp_connect`, `tcp_remote_keepalive`, ' +
+      '`tcp_remote_misc_opts`, `udp_remote_misc_opts`, `tcp_client_misc_opts`, `udp_client_misc_opts`, `http_upstream_keepalive`, `http_rsp_header_recv_timeout`, ' +
+      '`task_idle_max_count`, `socks_use_udp_associate`, `audit`, `egress_path_id_map`, `egress_path_value_map`. Static users win over dynamic users of the same name.',
   ),
   anonymous_user: userMap('The user for requests without credentials or with an unknown user name (its token is ignored).'),
   source: {
@@ -39,5 +46,5 @@ export const ldapSchema = objectSchema(['ldap'], {
   queue_channel_size: int('Binds that may wait for a free connection (default 64).', { minimum: 1 }),
   queue_wait_timeout: g3('duration', 'How long a bind may wait for a connection (default 4s).'),
   cache_user_count: int('Successful binds remembered (default 128).', { minimum: 1 }),
-  cache_expire_time: g3('duration', 'How long a successful bind is remembered (default 5min).'),
+  cache_expire_time: g3('duration', 'How long a successful bind is remembered (default 5m).'),
 });
