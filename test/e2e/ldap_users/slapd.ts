@@ -87,7 +87,7 @@ export async function startSlapd(users: Record<string, string>, tls: { cert: str
     port,
     tlsPort,
     stop: async () => {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         const t = setTimeout(() => proc.kill('SIGKILL'), 3000);

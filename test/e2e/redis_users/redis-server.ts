@@ -40,7 +40,7 @@ export async function startRedis(port?: number): Promise<RedisServer> {
     port: p,
     cli,
     stop: async () => {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 3000);

@@ -74,6 +74,7 @@ describe('redis user source', () => {
     await b.port('http');
   });
   after(async () => {
+    if (a?.exitCode !== null || b?.exitCode !== null) console.error(`daemon exited early:\n${a?.stderr}\n${b?.stderr}`);
     await a?.stop();
     await b?.stop();
     await c?.stop();
