@@ -287,4 +287,22 @@ source: {type: file, path: dynamic_users.json}
     }
     assert.equal((await curl(['-x', proxy, '-U', 'root:toor', `${origin.url}/hello`])).status, 403, 'root may only reach ports 80 and 443');
   });
+
+  it('a reload applies changed static users in place', async () => {
+    const proxy = `http://127.0.0.1:${await d.port('http')}`;
+    assert.equal((await curl(['-x', proxy, '-U', 'newbie:x', `${origin.url}/hello`])).status, 407);
+    d.writeFile('user-group.d/default.yaml', `name: default
+static_users:
+  - name: root
+    token: null
+  - name: newbie
+    token: null
+source: {type: file, path: dynamic_users.json}
+`);
+    await d.call('reload_config');
+    assert.equal((await curl(['-x', proxy, '-U', 'newbie:x', `${origin.url}/hello`])).status, 200);
+    assert.equal((await curl(['-x', proxy, '-U', 'root:anything', `${origin.url}/hello`])).status, 200, 'root lost its port filter and token');
+    assert.equal((await curl(['-x', proxy, '-U', 'test:toor', `${origin.url}/hello`])).status, 407, 'removed users are gone');
+    assert.equal((await curl(['-x', proxy, '-U', 'foo:toor', `${origin.url}/hello`])).status, 200, 'dynamic users stay');
+  });
 });

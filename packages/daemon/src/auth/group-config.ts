@@ -26,6 +26,8 @@ export interface LdapSettings {
   readonly queueWaitTimeoutMs: number;
   readonly cacheUserCount: number;
   readonly cacheExpireMs: number;
+  /** largest LDAP response accepted (g3 default 256 bytes) */
+  readonly maxMessageSize: number;
 }
 
 export interface UserGroupConfig extends BaseConfig {
@@ -76,6 +78,7 @@ function parseLdap(v: Record<string, unknown>, baseDir: string): LdapSettings {
     queueWaitTimeoutMs: dur('queue_wait_timeout', 4000),
     cacheUserCount: Number(v.cache_user_count ?? 128),
     cacheExpireMs: dur('cache_expire_time', 300_000),
+    maxMessageSize: Number(v.max_message_size ?? 256),
   });
 }
 

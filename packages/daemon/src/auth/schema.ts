@@ -38,7 +38,7 @@ export const ldapSchema = objectSchema(['ldap'], {
   tls_client: { description: 'TLS client settings (`ca_certificate`, `no_verify`, `tls_name`); with ldap:// this turns on STARTTLS.', anyOf: [{ type: 'object' }, { type: 'boolean' }] },
   tls_name: str('Name the LDAP server\'s certificate must carry (default: the host of ldap_url).'),
   unmanaged_user: userMap('Template for users the directory accepts but the config does not list (its token is ignored).'),
-  max_message_size: int('Largest LDAP response accepted, in bytes (accepted for g3 compatibility).'),
+  max_message_size: int('Largest LDAP response accepted, in bytes (default 256).'),
   connect_timeout: g3('duration', 'Connect timeout (default 4s).'),
   response_timeout: g3('duration', 'Bind response timeout (default 2s).'),
   connection_pool: { type: 'object', description: 'Pool of bind connections: `max_count` (default 64), `max_idle_count` (default 8).' },

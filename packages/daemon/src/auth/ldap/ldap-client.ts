@@ -30,6 +30,8 @@ export interface LdapConnectOptions {
   tls: ConnectionOptions;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** a response longer than this ends the connection (a bind response is a few dozen bytes) */
+  maxMessageSize: number;
 }
 
 export class LdapConnection {
@@ -66,6 +68,11 @@ export class LdapConnection {
 
   private onData(d: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    if (this.buf.length > this.opts.maxMessageSize) {
+      this.fail(new Error(`ldap response larger than max_message_size (${this.opts.maxMessageSize} bytes)`));
+      this.socket.destroy();
+      return;
+    }
     let msg;
     try {
       msg = readElement(this.buf, 0);

@@ -161,7 +161,7 @@ function connectOptions(l: LdapSettings): LdapConnectOptions {
   if (l.tlsName) tls.checkServerIdentity = (_h, cert) => (certNameMatches(l.tlsName!, cert.subject?.CN, cert.subjectaltname) ? undefined : new Error(`certificate does not match tls_name ${l.tlsName}`));
   return {
     host: l.host, port: l.port, directTls: l.directTls, startTls: l.startTls, tls,
-    connectTimeoutMs: l.connectTimeoutMs, responseTimeoutMs: l.responseTimeoutMs,
+    connectTimeoutMs: l.connectTimeoutMs, responseTimeoutMs: l.responseTimeoutMs, maxMessageSize: Math.max(64, l.maxMessageSize),
   };
 }
 
