@@ -127,8 +127,6 @@ export class ForwardExchange {
     const upstream: Upstream = { host: target.host, port: target.port, ipFamily: target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0 };
     this.upstream = upstream;
     task.upstream = upstream;
-    const denied = conn.server.checkDestination(upstream);
-    if (denied) return this.fail(denied, 403);
     if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder();
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
@@ -137,6 +135,9 @@ export class ForwardExchange {
       if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
       if (refused) return this.fail(refused.error, refused.status, false, refused.headers);
     }
+    // after authentication, as g3: an unauthenticated client learns nothing of the server's filters
+    const denied = conn.server.checkDestination(upstream);
+    if (denied) return this.fail(denied, 403);
     await this.connectAndSend();
   }
 

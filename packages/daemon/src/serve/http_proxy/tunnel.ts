@@ -32,8 +32,6 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   }
   const upstream0 = { host: target.host, port: target.port, ipFamily: (target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0) as 0 | 4 | 6 };
   task.upstream = upstream0;
-  const denied = server.checkDestination(upstream0);
-  if (denied) return conn.failTask(task, denied, 403, true);
   if (server.config.auth.userGroup) {
     const refused = await server.authorize(conn, head, task, 'HttpConnect', upstream0);
     if (conn.state === 'closed') {
@@ -43,6 +41,8 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
     }
     if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers);
   }
+  const denied = server.checkDestination(upstream0);
+  if (denied) return conn.failTask(task, denied, 403, true);
   const escaper = server.escaper();
   task.escaper = escaper.name;
   task.stage = 'Connecting';
