@@ -156,25 +156,27 @@ export function checkGraph(parsed: ParsedConfig): GraphIssues {
       }
     }
   }
-  // escaper cycles: depth-first search with colours
+  // cycles among escapers (routes) and among resolvers (fail_over): depth-first search with colours
   const cycles: ConfigError[] = [];
-  const colour = new Map<string, 1 | 2>();
-  const stack: string[] = [];
-  const visit = (name: string): void => {
-    const p = names.escaper.get(name);
-    if (!p) return;
-    colour.set(name, 1);
-    stack.push(name);
-    for (const next of p.def.dependsOn?.(p.cfg).escaper ?? []) {
-      const c = colour.get(next);
-      if (c === 1) {
-        const loop = [...stack.slice(stack.indexOf(next)), next];
-        cycles.push(objectError(p.raw, findValuePath(p.raw.value, next) ?? [], `escaper cycle: ${loop.join(' -> ')}`));
-      } else if (c === undefined) visit(next);
-    }
-    stack.pop();
-    colour.set(name, 2);
-  };
-  for (const name of names.escaper.keys()) if (!colour.has(name)) visit(name);
+  for (const role of ['escaper', 'resolver'] as const) {
+    const colour = new Map<string, 1 | 2>();
+    const stack: string[] = [];
+    const visit = (name: string): void => {
+      const p = names[role].get(name);
+      if (!p) return;
+      colour.set(name, 1);
+      stack.push(name);
+      for (const next of p.def.dependsOn?.(p.cfg)[role] ?? []) {
+        const c = colour.get(next);
+        if (c === 1) {
+          const loop = [...stack.slice(stack.indexOf(next)), next];
+          cycles.push(objectError(p.raw, findValuePath(p.raw.value, next) ?? [], `${ROLE_TEXT[role]} cycle: ${loop.join(' -> ')}`));
+        } else if (c === undefined) visit(next);
+      }
+      stack.pop();
+      colour.set(name, 2);
+    };
+    for (const name of names[role].keys()) if (!colour.has(name)) visit(name);
+  }
   return { dangling, cycles };
 }

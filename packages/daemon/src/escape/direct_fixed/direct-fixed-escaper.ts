@@ -8,8 +8,12 @@ import { userConnectOptions } from '../../auth/task-user.js';
 import { directConnect, type DirectConnectOptions } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 import type { DirectFixedConfig } from './config.js';
+import { directUdpConnect, directUdpRelay, type DirectUdpContext } from './udp.js';
 
 export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
   readonly logName = 'DirectFixed';
@@ -78,6 +82,21 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
       }
     }
     return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}|${tls ? 's' : ''}|${upstream.host}|${upstream.port}` };
+  }
+
+  /** UDP is in udp.ts; these only hand it this escaper's current options. */
+  private udpContext(): DirectUdpContext {
+    return { name: this.name, logName: this.logName, opts: this.opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver) };
+  }
+
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    this.stats.taskTotal++;
+    return directUdpConnect(this.udpContext(), task, upstream, receiver, signal);
+  }
+
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    this.stats.taskTotal++;
+    return directUdpRelay(this.udpContext(), task, receiver, signal);
   }
 
   async close(): Promise<void> {}

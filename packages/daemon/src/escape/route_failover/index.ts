@@ -8,7 +8,10 @@ import type { BaseConfig, ObjectTypeDef, ParseContext } from '../../runtime/obje
 import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 
 export interface RouteFailoverConfig extends BaseConfig {
   primary: string;
@@ -39,11 +42,12 @@ function parse(v: Record<string, unknown>, ctx: ParseContext): RouteFailoverConf
 }
 
 /** Run `attempt` on the primary, and on the standby after the delay or a primary failure; first success wins. */
-function race<T extends TcpConnection>(
+function race<T>(
   cfg: RouteFailoverConfig,
   runtime: Runtime,
   signal: AbortSignal,
   attempt: (e: Escaper, signal: AbortSignal) => Promise<T>,
+  discard: (loser: T) => void = (c) => (c as TcpConnection).socket.destroy(),
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const ctls = [new AbortController(), new AbortController()];
@@ -58,7 +62,7 @@ function race<T extends TcpConnection>(
       const e = runtime.escaper(i === 0 ? cfg.primary : cfg.standby);
       attempt(e, ctls[i]!.signal).then((conn) => {
         if (settled) {
-          conn.socket.destroy();
+          discard(conn);
           return;
         }
         settled = true;
@@ -88,6 +92,10 @@ function race<T extends TcpConnection>(
   });
 }
 
+function noUdp(e: Escaper): SluiceError {
+  return new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', `escaper ${e.name} (${e.logName}) cannot carry UDP`);
+}
+
 export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
   readonly logName = 'RouteFailover';
   readonly stats = newEscaperStats();
@@ -102,6 +110,19 @@ export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
   httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
     this.stats.taskTotal++;
     return race(this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
+  }
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    this.stats.taskTotal++;
+    return race(this.config, this.runtime, signal, (e, s) => e.udpSetupConnection
+      ? e.udpSetupConnection(task, upstream, receiver, s)
+      : Promise.reject(noUdp(e)), (u) => u.close());
+  }
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    this.stats.taskTotal++;
+    // Both legs may start; only the winner's socket stays open, so replies reach the receiver from one of them.
+    return race(this.config, this.runtime, signal, (e, s) => e.udpSetupRelay
+      ? e.udpSetupRelay(task, receiver, s)
+      : Promise.reject(noUdp(e)), (u) => u.close());
   }
   reload(cfg: RouteFailoverConfig): void {
     this.config = cfg;

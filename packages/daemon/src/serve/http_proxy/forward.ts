@@ -19,6 +19,7 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
+import { runFtpOverHttp } from './ftp.js';
 
 export interface KeptUpstream {
   key: string;
@@ -108,9 +109,7 @@ export class ForwardExchange {
     if (!target) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `not a proxy request (target '${req.target.slice(0, 64)}')`), 400);
     }
-    if (target.scheme === 'ftp') {
-      return this.fail(new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', 'ftp over http is not supported by this server'), 501);
-    }
+    if (target.scheme === 'ftp') return runFtpOverHttp(conn, req, target, task);
     this.https = target.scheme === 'https';
     this.path = target.path;
     const defaultPort = this.https ? 443 : 80;
