@@ -122,6 +122,11 @@ server:
     auth_realm: sluice-test
     username_params:
       keys_for_host: [country]
+  - name: socks
+    type: socks_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    user_group: default
   - name: anon
     type: http_proxy
     listen: 127.0.0.1:0

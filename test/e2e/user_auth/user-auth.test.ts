@@ -229,6 +229,24 @@ describe('user_auth', () => {
     await assert.rejects(d.call('user_group_publish_user', { name: 'default', contents: '[{"token": null}]' }), /name/);
   });
 
+  it('authenticates SOCKS5 clients (RFC 1929) and applies the same user rules', async () => {
+    const socks = `socks5h://127.0.0.1:${await d.port('socks')}`;
+    const viaSocks = (user: string, url: string) => curl(['-x', socks, '-U', user, url]);
+    const ok = await viaSocks('root:toor', `${origin.url}/hello`);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, 'hello');
+    await d.waitForLog((l) => l.fields.server_name === 'socks' && l.fields.user === 'root' && l.fields.task_type === 'TcpConnect');
+    assert.equal((await viaSocks(`root:${WRONG}`, `${origin.url}/hello`)).status, 0, 'a wrong password ends the SOCKS negotiation');
+    assert.equal((await viaSocks('pub:toor', `${origin.url}/hello`)).status, 200, 'published users too');
+    const denied = await viaSocks('sites:x', `http://denied.test:${origin.port}/hello`);
+    assert.equal(denied.status, 0);
+    assert.match(denied.stderr, /not allowed|ruleset|denied|\(2\)/i, denied.stderr);
+    assert.equal((await viaSocks('sites:x', `http://allowed.test:${origin.port}/hello`)).status, 200);
+    assert.equal((await viaSocks('forward_only:x', `${origin.url}/hello`)).status, 0, 'SocksTcpConnect is not in its proxy_request_filter');
+    const log = await d.waitForLog((l) => l.fields.server_name === 'socks' && l.fields.user === 'forward_only');
+    assert.equal(log.fields.reason, 'ForbiddenByRule');
+  });
+
   it('never writes a password to any log', async () => {
     const all = d.stdoutLines.join('\n') + d.stderr;
     for (const secret of ['toor', WRONG, Buffer.from('root:toor').toString('base64'), Buffer.from(`root:${WRONG}`).toString('base64')]) {

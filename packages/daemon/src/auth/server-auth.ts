@@ -69,7 +69,8 @@ export interface TaskAuthInput {
   readonly serverName: string;
   readonly requestType: ProxyRequestType;
   readonly clientIp: string;
-  readonly upstream: Upstream;
+  /** undefined when the task has no destination yet (SOCKS UDP ASSOCIATE): destination rules are skipped */
+  readonly upstream: Upstream | undefined;
   readonly userAgent?: string | undefined;
   /** first task of this user on this client connection (connection_rate_limit, user.connection.total) */
   readonly newConnection: boolean;
@@ -117,14 +118,14 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
     return deny(stats, 'forbiddenUaBlocked', 'FORBIDDEN_BY_RULE', `user agent is not allowed for user '${user.name}'`);
   }
   const up = input.upstream;
-  if (c.dstPortFilter && isForbidden(c.dstPortFilter.check(up.port))) {
+  if (up && c.dstPortFilter && isForbidden(c.dstPortFilter.check(up.port))) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `port ${up.port} is forbidden for user '${user.name}'`);
   }
-  if (c.dstHostFilter && isForbidden(c.dstHostFilter.check(up.host))) {
+  if (up && c.dstHostFilter && isForbidden(c.dstHostFilter.check(up.host))) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `host ${up.host} is forbidden for user '${user.name}'`);
   }
   // allowed: the task now counts as the user's
-  const site = user.siteOf(up.host);
+  const site = up ? user.siteOf(up.host) : undefined;
   const siteStats = site ? user.siteStats.get(site.id) : undefined;
   stats.requestTotal++;
   stats.requestAlive++;
