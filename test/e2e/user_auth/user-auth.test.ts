@@ -324,3 +324,64 @@ source: {type: file, path: dynamic_users.json}
     assert.equal((await curl(['-x', proxy, '-U', 'foo:toor', `${origin.url}/hello`])).status, 200, 'dynamic users stay');
   });
 });
+
+describe('user metrics over StatsD', () => {
+  let d: DaemonHandle;
+  let origin: Origin;
+  const lines: string[] = [];
+  let udp: import('node:dgram').Socket;
+
+  before(async () => {
+    const { createSocket } = await import('node:dgram');
+    udp = createSocket('udp4');
+    udp.on('message', (m) => lines.push(...m.toString('utf8').split('\n').filter(Boolean)));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    origin = await startOrigin();
+    d = await startDaemon({
+      files: {
+        'main.yaml': `log: stdout
+stat:
+  target_udp: 127.0.0.1:${udp.address().port}
+  emit_interval: 100ms
+resolver: [{name: default, type: c-ares}]
+escaper:
+  - {name: direct, type: direct_fixed, resolver: default, egress_network_filter: {default: allow, allow: 127.0.0.1}}
+user_group:
+  - name: metered
+    static_users:
+      - name: alice
+        token: null
+        dst_port_filter: [${origin.port}]
+        explicit_sites:
+          - {id: origin, exact_match: 127.0.0.1, emit_stats: true}
+server:
+  - {name: http, type: http_proxy, listen: 127.0.0.1:0, escaper: direct, user_group: metered}
+`,
+      },
+    });
+  });
+  after(async () => {
+    await d?.stop();
+    await origin?.close();
+    udp?.close();
+  });
+
+  /** sum of a counter over the lines carrying all `tags` */
+  const sum = (name: string, tags: string[]) =>
+    lines.filter((l) => l.startsWith(`${name}:`) && tags.every((t) => l.includes(t))).reduce((n, l) => n + Number(l.slice(name.length + 1).split('|')[0]), 0);
+
+  it('emits user.*, user.upstream.* and user.site.* with g3 tags', async () => {
+    const proxy = `http://127.0.0.1:${await d.port('http')}`;
+    for (let i = 0; i < 2; i++) assert.equal((await curl(['-x', proxy, '-U', 'alice:x', `${origin.url}/hello`])).status, 200);
+    assert.equal((await curl(['-x', proxy, '-U', 'alice:x', 'http://127.0.0.1:1/'])).status, 403);
+    const tags = ['user_group:metered', 'user:alice', 'user_type:Static', 'server:http', 'request:http_forward'];
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (sum('g3proxy.user.request.total', tags) < 2 || sum('g3proxy.user.forbidden.dest_denied', ['user:alice']) < 1)) {
+      await sleep(50);
+    }
+    assert.equal(sum('g3proxy.user.request.total', tags), 2);
+    assert.equal(sum('g3proxy.user.forbidden.dest_denied', ['user:alice']), 1);
+    assert.ok(sum('g3proxy.user.upstream.traffic.in.bytes', ['user:alice', 'escaper:direct']) > 0);
+    assert.equal(sum('g3proxy.user.site.origin.request.total', ['user:alice']), 2);
+  });
+});

@@ -9,6 +9,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ValueError } from '@sluice/common';
 import type { Runtime } from '../runtime/runtime.js';
+import type { UserStatsEntry } from '../stat/user-stats.js';
 import type { UserGroup } from './types.js';
 import type { UserGroupConfig } from './group-config.js';
 import { fetchFileUsers } from './source/file-source.js';
@@ -246,6 +247,11 @@ export class BasicUserGroup implements UserGroup<UserGroupConfig> {
     const user = this.user(username);
     if (!user) return UNKNOWN_USER;
     return user.checkPassword(password) ? { ok: true, user } : BAD_PASSWORD;
+  }
+
+  /** The emitter's hook (stat/user-stats.ts UserStatsSource): every counter set of every live user. */
+  forEachUserStats(cb: (entry: UserStatsEntry) => void): void {
+    for (const u of this.users()) u.forEachStats(cb);
   }
 
   /** Every live user (for stats). */

@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
 import type { Runtime } from '../runtime/runtime.js';
-import type { UserStats } from '../stat/user-stats.js';
+import type { UserRequestType, UserStats } from '../stat/user-stats.js';
 import type { TaskContext, Upstream } from '../task/task.js';
 import type { BasicUserGroup } from './group.js';
 import type { ServerAuthConfig } from './server-auth-config.js';
@@ -78,6 +78,16 @@ export interface TaskAuthInput {
   readonly clientSocket?: Socket;
 }
 
+/** g3's `request` metric tag of each request type */
+const REQUEST_TAG: Readonly<Record<ProxyRequestType, UserRequestType>> = {
+  HttpForward: 'http_forward',
+  HttpsForward: 'https_forward',
+  FtpOverHttp: 'ftp_over_http',
+  HttpConnect: 'http_connect',
+  SocksTcpConnect: 'socks_tcp_connect',
+  SocksUdpAssociate: 'socks_udp_associate',
+};
+
 function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE' | 'FORBIDDEN_DESTINATION' | 'CLIENT_USER_BLOCKED' | 'CLIENT_RATE_LIMITED', why: string): SluiceError {
   (stats[field] as number)++;
   return new SluiceError(code, why);
@@ -90,7 +100,7 @@ function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE
  */
 export async function authorizeTask(user: User, task: TaskContext, input: TaskAuthInput): Promise<SluiceError | null> {
   const c = user.config;
-  const stats = user.statsFor(input.serverName);
+  const stats = user.statsFor(input.serverName, REQUEST_TAG[input.requestType]);
   task.user = user.name;
   task.userGroup = user.groupName;
   if (input.newConnection) stats.connTotal++;
@@ -126,7 +136,7 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
   }
   // allowed: the task now counts as the user's
   const site = up ? user.siteOf(up.host) : undefined;
-  const siteStats = site ? user.siteStats.get(site.id) : undefined;
+  const siteStats = site ? user.siteStatsFor(site.id, input.serverName) : undefined;
   stats.requestTotal++;
   stats.requestAlive++;
   if (siteStats) {
@@ -140,12 +150,18 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
   if (input.clientSocket) throttleClientSocket(input.clientSocket, user);
   task.onFinish = (t) => {
     user.aliveRequests--;
-    for (const s of siteStats ? [stats, siteStats] : [stats]) {
-      s.requestAlive--;
-      s.inBytes += t.cRdBytes;
-      s.outBytes += t.cWrBytes;
-      s.upstreamInBytes += t.rRdBytes;
-      s.upstreamOutBytes += t.rWrBytes;
+    stats.requestAlive--;
+    stats.inBytes += t.cRdBytes;
+    stats.outBytes += t.cWrBytes;
+    if (siteStats) {
+      siteStats.requestAlive--;
+      siteStats.inBytes += t.cRdBytes;
+      siteStats.outBytes += t.cWrBytes;
+    }
+    if (t.escaper !== undefined && (t.rRdBytes > 0 || t.rWrBytes > 0)) {
+      const up = user.upstreamStatsFor(t.escaper);
+      up.upstreamInBytes += t.rRdBytes;
+      up.upstreamOutBytes += t.rWrBytes;
     }
     if (user.logLimiter && !user.logLimiter.tryTake()) {
       stats.forbiddenLogSkipped++;

@@ -4,7 +4,7 @@
  * object, and with it its counters.
  */
 import { createHash } from 'node:crypto';
-import { UserStats } from '../stat/user-stats.js';
+import { UserStats, type UserRequestType, type UserStatsEntry } from '../stat/user-stats.js';
 import { ByteBucket, RateLimiter } from './limiter.js';
 import { tokenIsSlow, verifyToken } from './token.js';
 import type { UserConfig, UserSiteConfig } from './user-config.js';
@@ -21,10 +21,12 @@ export class User {
   readonly uploadBucket: ByteBucket | undefined;
   readonly downloadBucket: ByteBucket | undefined;
   aliveRequests = 0;
-  /** per server name */
-  private readonly stats = new Map<string, UserStats>();
-  /** per explicit site id */
-  readonly siteStats = new Map<string, UserStats>();
+  /** client-side counters per server and request type (key `server|request`) */
+  private readonly stats = new Map<string, { server: string; request: UserRequestType; stats: UserStats }>();
+  /** upstream-side counters per escaper */
+  private readonly upstream = new Map<string, UserStats>();
+  /** per explicit site id, then per server (key `site|server`) */
+  private readonly sites = new Map<string, { siteId: string; server: string; stats: UserStats }>();
   private readonly verified = new Set<string>();
 
   constructor(readonly config: UserConfig, readonly type: UserType, readonly groupName: string) {
@@ -34,24 +36,52 @@ export class User {
     this.logLimiter = c.logRateLimit && new RateLimiter(c.logRateLimit);
     this.uploadBucket = c.tcpAllUploadSpeedLimit && new ByteBucket(c.tcpAllUploadSpeedLimit);
     this.downloadBucket = c.tcpAllDownloadSpeedLimit && new ByteBucket(c.tcpAllDownloadSpeedLimit);
-    for (const site of c.explicitSites) this.siteStats.set(site.id, new UserStats());
   }
 
   get name(): string {
     return this.config.name;
   }
 
-  statsFor(server: string): UserStats {
-    let s = this.stats.get(server);
+  statsFor(server: string, request: UserRequestType = 'http_forward'): UserStats {
+    const key = `${server}|${request}`;
+    let s = this.stats.get(key);
+    if (!s) {
+      s = { server, request, stats: new UserStats() };
+      this.stats.set(key, s);
+    }
+    return s.stats;
+  }
+
+  upstreamStatsFor(escaper: string): UserStats {
+    let s = this.upstream.get(escaper);
     if (!s) {
       s = new UserStats();
-      this.stats.set(server, s);
+      this.upstream.set(escaper, s);
     }
     return s;
   }
 
-  allStats(): ReadonlyMap<string, UserStats> {
-    return this.stats;
+  siteStatsFor(siteId: string, server: string): UserStats {
+    const key = `${siteId}|${server}`;
+    let s = this.sites.get(key);
+    if (!s) {
+      s = { siteId, server, stats: new UserStats() };
+      this.sites.set(key, s);
+    }
+    return s.stats;
+  }
+
+  /** Every counter set of this user, as the StatsD emitter reads them (user.*, user.upstream.*, user.site.*). */
+  forEachStats(cb: (entry: UserStatsEntry) => void): void {
+    const base = { userGroup: this.groupName, user: this.name, userType: this.type };
+    for (const s of this.stats.values()) {
+      const connection = s.request.startsWith('socks') ? 'socks' : 'http';
+      cb({ ...base, server: s.server, request: s.request, connection, stats: s.stats });
+    }
+    for (const [escaper, stats] of this.upstream) cb({ ...base, escaper, stats });
+    for (const s of this.sites.values()) {
+      if (this.config.explicitSites.find((x) => x.id === s.siteId)?.emitStats) cb({ ...base, server: s.server, siteId: s.siteId, stats: s.stats });
+    }
   }
 
   isExpired(now = Date.now()): boolean {

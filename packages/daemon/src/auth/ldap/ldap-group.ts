@@ -52,6 +52,11 @@ export class LdapUserGroup extends BasicUserGroup {
     this.idle = [];
   }
 
+  override *users(): Iterable<User> {
+    yield* super.users();
+    yield* this.unmanaged.values();
+  }
+
   private get ldap(): LdapSettings {
     return this.config.ldap!;
   }
