@@ -105,7 +105,8 @@ export function finishTask(t: TaskContext, logger: Logger): boolean {
   if (t.finished) return false;
   t.finished = true;
   const total = t.elapsed();
-  if (!logger.enabled) {
+  t.onFinish?.(t);
+  if (!logger.enabled || t.skipLog) {
     logger.stats.total++;
     logger.stats.drop++;
     return true;

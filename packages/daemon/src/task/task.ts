@@ -41,6 +41,14 @@ export class TaskContext {
   stage: TaskStage = 'Created';
   user: string | undefined;
   userGroup: string | undefined;
+  /** g3 username params (`user+key=value+...`) of the authenticated name, for route escapers; undefined if none */
+  usernameParams: ReadonlyMap<string, string> | undefined;
+  /** per-user overrides the escapers apply (set by auth/ from the user's config) */
+  userResolve: import('../auth/task-user.js').UserResolveOverrides | undefined;
+  /** called once as the task finishes, before its log line (per-user counters, log_rate_limit) */
+  onFinish: ((t: TaskContext) => void) | undefined;
+  /** set by onFinish when the user's log_rate_limit drops this task's log line */
+  skipLog = false;
   escaper: string | undefined;
   upstream: Upstream | undefined;
   /** Set when the task ends in an error. */

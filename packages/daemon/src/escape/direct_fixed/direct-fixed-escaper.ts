@@ -4,6 +4,7 @@ import { toSluiceError } from '@sluice/common';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
 import { formatUpstream } from '../../task/task.js';
+import { userConnectOptions } from '../../auth/task-user.js';
 import { directConnect, type DirectConnectOptions } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
@@ -54,7 +55,7 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     this.stats.taskTotal++;
     this.stats.connAttempt++;
     try {
-      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, this.optionsFor(task), this.stats, signal);
+      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal);
       this.stats.connEstablish++;
       const info = {
         nextBindIp: r.bindIp,

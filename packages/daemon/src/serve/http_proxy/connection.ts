@@ -197,10 +197,10 @@ export class HttpProxyConnection implements AliveWork {
    * End `task` with `err`, answering the client with `status` when nothing was sent yet. With `close` the
    * connection ends after the response.
    */
-  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean): void {
+  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean, extraHeaders = ''): void {
     task.error = err;
     if (this.state !== 'closed' && !this.socket.destroyed) {
-      const res = errorResponse(status, close);
+      const res = errorResponse(status, close, extraHeaders);
       task.cWrBytes += res.length;
       if (task instanceof HttpForwardTask) task.rspStatus = status;
       this.socket.write(res);

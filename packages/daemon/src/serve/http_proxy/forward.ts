@@ -33,7 +33,7 @@ type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | '
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** The URI as logged: truncated, and a password in userinfo replaced by `xyz` (g3's convention). */
-function loggedUri(target: string, max: number): string {
+export function loggedUri(target: string, max: number): string {
   let uri = target;
   const at = uri.indexOf('@');
   if (at > 0) {
@@ -126,11 +126,17 @@ export class ForwardExchange {
     const upstream: Upstream = { host: target.host, port: target.port, ipFamily: target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0 };
     this.upstream = upstream;
     task.upstream = upstream;
-    const denied = conn.server.checkDestination(upstream);
-    if (denied) return this.fail(denied, 403);
     if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder();
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
+    if (cfg.auth.userGroup) {
+      const refused = await conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
+      if (refused) return this.fail(refused.error, refused.status, false, refused.headers);
+    }
+    // after authentication, as g3: an unauthenticated client learns nothing of the server's filters
+    const denied = conn.server.checkDestination(upstream);
+    if (denied) return this.fail(denied, 403);
     await this.connectAndSend();
   }
 
@@ -503,13 +509,13 @@ export class ForwardExchange {
   }
 
   /** Answer with an error status (nothing sent yet) and end the task. */
-  private fail(err: SluiceError, status: number, forceClose = false): void {
+  private fail(err: SluiceError, status: number, forceClose = false, extraHeaders = ''): void {
     this.phase = 'done';
     clearTimeout(this.rspTimer);
     this.conn.exchange = null;
     // Keep the client connection only if the request body is fully read (or there was none).
     const close = forceClose || !this.reqBodyDone || !this.req.keepAlive;
-    this.conn.failTask(this.task, err, status, close);
+    this.conn.failTask(this.task, err, status, close, extraHeaders);
   }
 
   private endAsClientGone(err: SluiceError): void {

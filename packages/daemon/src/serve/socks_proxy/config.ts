@@ -3,12 +3,14 @@ import {
   parseTcpMiscOpts, parseTcpSpeedLimit, parseUdpMiscOpts, parseUdpSpeedLimit, type HostFilterSet, type PortAcl,
   type PortRange, type TcpSpeedLimit, type UdpSpeedLimit,
 } from '@sluice/common';
+import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseListeningServerBase } from '../server-config.js';
 
 export interface SocksProxyConfig extends ListeningServerConfig {
   escaper: string;
+  auth: ServerAuthConfig;
   useUdpAssociate: boolean;
   negotiationTimeoutMs: number;
   udpClientInitialTimeoutMs: number;
@@ -70,6 +72,7 @@ export function parseSocksProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     // g3's socks_proxy closes an idle task at the first idle check (its default count is 1, not 5).
     idleMaxCount: (v.task_idle_max_count as number | undefined) ?? 1,
     escaper: v.escaper as string,
+    auth: parseServerAuth(v),
     useUdpAssociate: v.use_udp_associate === true,
     negotiationTimeoutMs: v.negotiation_timeout === undefined ? 4000 : parseDuration(v.negotiation_timeout),
     udpClientInitialTimeoutMs: v.udp_client_initial_timeout === undefined ? 30_000 : parseDuration(v.udp_client_initial_timeout),

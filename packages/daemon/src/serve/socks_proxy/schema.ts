@@ -1,4 +1,5 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
+import { serverAuthFields } from '../../auth/server-auth-config.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['socks_proxy', 'socksproxy'] as const;
@@ -9,6 +10,8 @@ export const socksProxySchema = objectSchema(TYPE_NAMES, {
   ...listeningServerFields,
   task_idle_max_count: int('A task with no traffic for this many idle checks in a row is closed as Idle (default 1, as g3proxy\'s socks_proxy).', { minimum: 1 }),
   escaper: str('Escaper every task of this server goes to (required).'),
+  user_group: serverAuthFields.user_group!,
+  username_params: serverAuthFields.username_params!,
   use_udp_associate: bool('Serve UDP ASSOCIATE as RFC 1928 describes it (a destination per datagram). When false (the default) the first datagram fixes the destination and the relay is connected to it, as g3proxy\'s "udp connect".'),
   negotiation_timeout: g3('duration', 'Time allowed from accept until the SOCKS request has been read, authentication included (default 4s).'),
   udp_client_initial_timeout: g3('duration', 'Time allowed for the first UDP datagram from the client after a UDP ASSOCIATE reply (default 30s).'),

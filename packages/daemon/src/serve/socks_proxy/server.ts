@@ -6,6 +6,7 @@ import type { TaskContext, Upstream } from '../../task/task.js';
 import { finishTask } from '../../task/task-log.js';
 import { ListeningServer } from '../base-server.js';
 import type { ClientInfo } from '../types.js';
+import { socksLogin } from '../../auth/socks-auth.js';
 import type { SocksAuthenticator } from './auth.js';
 import type { SocksProxyConfig } from './config.js';
 import { SocksConnection } from './connection.js';
@@ -41,11 +42,12 @@ export class SocksProxyServer extends ListeningServer<SocksProxyConfig> {
   }
 
   get requireAuth(): boolean {
-    return this.authenticator !== null;
+    return this.authenticator !== null || this.config.auth.userGroup !== '';
   }
 
   /** The authentication hook: false when no authenticator is set or it refuses. */
   async authenticate(username: string, password: string, client: ClientInfo): Promise<boolean> {
+    if (this.config.auth.userGroup) return socksLogin(this.runtime, this.config.auth, username, password, client);
     if (!this.authenticator) return false;
     try {
       return await this.authenticator.authenticate(username, password, client);

@@ -4,6 +4,7 @@
  */
 import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
 import { encodeSocks4Reply, encodeSocks5Reply, type SocksAddress } from '@sluice/protocol';
+import { authorizeSocksTask } from '../../auth/socks-auth.js';
 import { TaskContext, type Upstream } from '../../task/task.js';
 import { Relay, type RelayEnd } from '../relay.js';
 import type { SocksConnection } from './connection.js';
@@ -45,6 +46,9 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
     conn.close();
   };
 
+  const refused = await authorizeSocksTask(server.name, conn.info, task, 'SocksTcpConnect', upstream, client);
+  if (client.destroyed) return fail(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authorization'), false);
+  if (refused) return fail(refused, true);
   const denied = server.checkDestination(upstream);
   if (denied) return fail(denied, true);
   if (upstream.port === 0) return fail(new SluiceError('CLIENT_PROTOCOL_INVALID', 'destination port 0'), true);

@@ -14,6 +14,7 @@ import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
 import { encodeSocks5Reply, readUdpHeader, SocksParseError, udpHeaderSize, writeUdpHeader, type SocksAddress } from '@sluice/protocol';
 import type { Escaper, UdpConnectSocket, UdpRelaySocket, UdpUpstreamReceiver } from '../../escape/types.js';
+import { authorizeSocksTask } from '../../auth/socks-auth.js';
 import { formatSockAddr, formatUpstream, type Upstream } from '../../task/task.js';
 import { UdpTask } from '../../task/udp-task.js';
 import type { ActiveTask, SocksConnection } from './connection.js';
@@ -72,6 +73,12 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     const task = this.task;
     server.beginTask(task);
     task.stage = 'Preparing';
+    // the user's checks for the command itself; destinations come per datagram
+    const refused = await authorizeSocksTask(server.name, this.conn.info, task, 'SocksUdpAssociate', undefined, this.conn.socket);
+    if (refused) {
+      this.end(refused, true);
+      return;
+    }
     const escaper: Escaper = server.escaper();
     task.escaper = escaper.name;
     const can = this.mode === 'associate' ? escaper.udpSetupRelay : escaper.udpSetupConnection;
