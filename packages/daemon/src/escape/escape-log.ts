@@ -6,13 +6,14 @@ import type { TaskContext } from '../task/task.js';
 
 export function logEscapeError(
   runtime: Runtime,
-  escaper: { name: string; logName: string },
+  escaper: { name: string; logName: string; config?: { raw?: unknown } },
   escapeType: 'TcpConnect' | 'TlsHandshake' | 'UdpSendto',
   task: TaskContext,
   extra: Array<[string, LogValue]>,
   err: SluiceError,
 ): void {
-  const logger = runtime.logs.escape;
+  const shared = (escaper.config?.raw as { shared_logger?: unknown } | null | undefined)?.shared_logger;
+  const logger = runtime.logs.forEscaper(escaper.name, typeof shared === 'string' ? shared : undefined);
   if (!logger.enabled) return;
   const fields: Array<[string, LogValue]> = [
     ['escaper_type', escaper.logName],

@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { isForbidden, type NetworkAcl } from '@sluice/common';
+import type { Logger } from '../log/hub.js';
 import type { Listener, ListenerOwner, ListenSpecLike } from '../runtime/listeners.js';
 import type { BaseConfig } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -112,6 +113,19 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
   }
 
   abstract acceptSocket(socket: Socket, info: ClientInfo): void;
+
+  private loggerFor: Cfg | undefined;
+  private cachedLogger: Logger | undefined;
+
+  /** This server's task logger (`lt-<name>` or `lt-<shared_logger>`), looked up once per config. */
+  get taskLogger(): Logger {
+    if (this.loggerFor !== this.config || !this.cachedLogger) {
+      const shared = (this.config.raw as { shared_logger?: unknown } | null)?.shared_logger;
+      this.cachedLogger = this.runtime.logs.forServer(this.config.name, typeof shared === 'string' ? shared : undefined);
+      this.loggerFor = this.config;
+    }
+    return this.cachedLogger;
+  }
 
   protected track(w: AliveWork): void {
     this.alive.add(w);

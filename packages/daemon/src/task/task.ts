@@ -33,7 +33,11 @@ export function formatSockAddr(ip: string | undefined, port: number | undefined)
 
 /** Everything the task log of any task type can carry; fields left undefined are omitted from the log. */
 export class TaskContext {
-  readonly id = newTaskId();
+  private taskId: string | undefined;
+  /** Made on first use: with logging off, most tasks never need one (a UUID per request is measurable). */
+  get id(): string {
+    return (this.taskId ??= newTaskId());
+  }
   /** Wall clock at creation (ms since epoch), for `start_at`. */
   readonly startAt = Date.now();
   /** Monotonic clock at creation (ms), the origin of every duration. */

@@ -96,6 +96,6 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
   }
 
   endTask(t: TaskContext): void {
-    if (finishTask(t, this.runtime.logs.task)) this.stats.taskAlive--;
+    if (finishTask(t, this.taskLogger)) this.stats.taskAlive--;
   }
 }

@@ -73,7 +73,7 @@ export class SocksProxyServer extends ListeningServer<SocksProxyConfig> {
   }
 
   endTask(t: TaskContext): void {
-    if (!finishTask(t, this.runtime.logs.task)) return;
+    if (!finishTask(t, this.taskLogger)) return;
     const s = this.stats;
     s.taskAlive--;
     if (t.taskType === 'TcpConnect') s.tcpConnectAlive--;
