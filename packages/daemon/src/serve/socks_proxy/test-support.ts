@@ -20,9 +20,12 @@ export interface Harness {
 
 export async function startHarness(escaper: Partial<Escaper>, extra: Record<string, unknown> = {}): Promise<Harness> {
   const logs: Array<Map<string, unknown>> = [];
+  const taskLogger = { enabled: true, stats: { total: 0, pass: 0, drop: 0 }, log: (_t: string, f: Array<[string, unknown]>) => logs.push(new Map(f)) };
   const runtime = {
     escaper: () => escaper,
-    logs: { task: { enabled: true, stats: { total: 0, pass: 0, drop: 0 }, log: (_t: string, f: Array<[string, unknown]>) => logs.push(new Map(f)) } },
+    logs: {
+      forServer: () => taskLogger,
+    },
   } as unknown as Runtime;
   const ctx = { object: {}, baseDir: '.', fail: (p: string[], w: string) => { throw new Error(`${p.join('.')}: ${w}`); } } as unknown as ParseContext;
   const server = new SocksProxyServer(parseSocksProxyConfig({ name: 'socks', type: 'socks_proxy', escaper: 'fake', ...extra }, ctx), runtime);
