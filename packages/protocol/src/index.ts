@@ -1,1 +1,2 @@
 export * from './http1/index.js';
+export * from './proxy-protocol/index.js';
