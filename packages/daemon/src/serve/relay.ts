@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { ServerStats } from '../stat/server-stats.js';
 import type { TaskContext } from '../task/task.js';
+import { throttlesFor, type SpeedThrottle } from './throttle.js';
 
 /** How long a half-closed tunnel may take to flush its other side once one side has closed. */
 const LINGER_MS = 5000;
@@ -25,7 +26,17 @@ export class Relay {
     private readonly task: TaskContext,
     private readonly stats: ServerStats | null,
     private readonly onDone: (end: RelayEnd, relay: Relay) => void,
-  ) {}
+    speedLimit?: { shiftMillis: number; maxUpload: number; maxDownload: number },
+  ) {
+    if (speedLimit) {
+      const t = throttlesFor(speedLimit, () => !upstream.writableNeedDrain, () => !client.writableNeedDrain);
+      this.upThrottle = t.up;
+      this.downThrottle = t.down;
+    }
+  }
+
+  private upThrottle: SpeedThrottle | null = null;
+  private downThrottle: SpeedThrottle | null = null;
 
   start(): void {
     const { client, upstream, task } = this;
@@ -35,6 +46,7 @@ export class Relay {
       this.activity++;
       task.rWrBytes += chunk.length;
       if (!upstream.write(chunk)) client.pause();
+      if (this.upThrottle) this.upThrottle.consume(chunk.length, client);
     });
     upstream.on('data', (chunk: Buffer) => {
       task.rRdBytes += chunk.length;
@@ -42,9 +54,15 @@ export class Relay {
       task.cWrBytes += chunk.length;
       if (this.stats) this.stats.outBytes += chunk.length;
       if (!client.write(chunk)) upstream.pause();
+      if (this.downThrottle) this.downThrottle.consume(chunk.length, upstream);
     });
-    upstream.on('drain', () => client.resume());
-    client.on('drain', () => upstream.resume());
+    // a drain resumes the reader unless the throttle holds it; the throttle resumes it when it may
+    upstream.on('drain', () => {
+      if (!this.upThrottle?.blocked) client.resume();
+    });
+    client.on('drain', () => {
+      if (!this.downThrottle?.blocked) upstream.resume();
+    });
     // Half-close: a FIN from one side is passed on as a FIN to the other; each socket closes by itself once
     // both of its directions are done, and the relay ends when both have closed.
     client.on('end', () => {
@@ -106,6 +124,8 @@ export class Relay {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.lingerTimer);
+    this.upThrottle?.stop();
+    this.downThrottle?.stop();
     this.client.destroy();
     this.upstream.destroy();
     this.onDone(end, this);

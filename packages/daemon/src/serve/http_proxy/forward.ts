@@ -19,12 +19,8 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
-
-export interface KeptUpstream {
-  key: string;
-  conn: HttpForwardConnection;
-  since: number;
-}
+import { ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { localTarget } from './well-known.js';
 
 type Decoder = ChunkedDecoder | LengthDecoder;
 type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'done';
@@ -99,9 +95,15 @@ export class ForwardExchange {
   async run(): Promise<void> {
     const { conn, req, task } = this;
     const cfg = conn.server.config;
+    let targetText = req.target;
+    const local = localTarget(req, cfg.localServerNames);
+    if (local) {
+      if ('status' in local) return this.fail(new SluiceError(local.status === 501 ? 'CLIENT_PROTOCOL_UNIMPLEMENTED' : 'CLIENT_PROTOCOL_INVALID', local.error), local.status);
+      targetText = local.target;
+    }
     let target;
     try {
-      target = parseAbsoluteTarget(req.target);
+      target = parseAbsoluteTarget(targetText);
     } catch (e) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request target: ${(e as Error).message}`), 400);
     }
@@ -116,7 +118,7 @@ export class ForwardExchange {
     const defaultPort = this.https ? 443 : 80;
     const hostText = target.host.includes(':') ? `[${target.host}]` : target.host;
     // Host names the origin as the URI did: with the port only if the URI wrote one (or drop it if default).
-    const keepPort = hasExplicitPort(req.target) && !(cfg.dropDefaultPort && target.port === defaultPort);
+    const keepPort = hasExplicitPort(targetText) && !(cfg.dropDefaultPort && target.port === defaultPort);
     this.authority = keepPort ? `${hostText}:${target.port}` : hostText;
     if (!cfg.allowCustomHost && req.host !== undefined) {
       const h = req.host.toLowerCase();
@@ -141,15 +143,13 @@ export class ForwardExchange {
     task.escaper = escaper.name;
     const key = `${escaper.name}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
     this.upKey = key;
-    const kept = conn.kept;
-    if (!forceNew && kept && kept.key === key && !kept.conn.socket.destroyed && kept.conn.socket.readyState === 'open') {
-      conn.kept = null;
-      this.up = kept.conn;
+    const pooled = forceNew ? null : conn.server.pool.take(key);
+    if (pooled) {
+      this.up = pooled;
       task.reuseConnection = true;
-      task.nextPeerAddr = kept.conn.info.nextPeerAddr;
-      task.nextBoundAddr = kept.conn.info.nextBoundAddr;
+      task.nextPeerAddr = pooled.info.nextPeerAddr;
+      task.nextBoundAddr = pooled.info.nextBoundAddr;
     } else {
-      conn.dropKept();
       this.phase = 'connecting';
       task.stage = 'Connecting';
       task.markWait();
@@ -189,10 +189,12 @@ export class ForwardExchange {
     const target = up.absoluteForm ? `${this.https ? 'https' : 'http'}://${this.authority}${this.path}` : this.path;
     let head = `${req.method} ${target} HTTP/1.1\r\nHost: ${this.authority}\r\n`;
     const tokens = req.connectionTokens;
+    const steal = this.conn.server.config.stealForwardedFor;
     for (const h of req.headers) {
       const n = h.lname;
       if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || n.startsWith('proxy-')) continue;
       if (tokens.length > 0 && tokens.includes(n)) continue;
+      if (steal && (n === 'forwarded' || n === 'x-forwarded-for')) continue;
       head += `${h.name}: ${h.value}\r\n`;
     }
     if (req.bodyKind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
@@ -283,16 +285,23 @@ export class ForwardExchange {
   }
 
   private readonly onUpstreamDrain = (): void => {
-    if (this.phase !== 'done') this.conn.socket.resume();
+    if (this.phase !== 'done') this.conn.resumeReading();
   };
 
   onClientDrain(): void {
-    this.up?.socket.resume();
+    if (!this.conn.downThrottle?.blocked) this.up?.socket.resume();
+  }
+
+  /** the upstream socket has more queued than it wants (the upload throttle must not resume the client) */
+  get upstreamNeedsDrain(): boolean {
+    return this.up?.socket.writableNeedDrain ?? false;
   }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     this.activity++;
     this.task.rRdBytes += chunk.length;
+    const dt = this.conn.downThrottle;
+    if (dt && this.up) dt.consume(chunk.length, this.up.socket);
     if (this.phase === 'relaying') return this.relayBody(chunk);
     if (this.phase === 'done') return;
     let r;
@@ -347,12 +356,37 @@ export class ForwardExchange {
       head += `${h.name}: ${h.value}\r\n`;
     }
     if (!interim) {
+      const cfg = this.conn.server.config;
+      if (cfg.serverId !== undefined || cfg.echoChainedInfo) head += this.proxyInfoHeaders(rsp);
       if (rsp.bodyKind === 'chunked' || this.rspRechunk) head += 'Transfer-Encoding: chunked\r\n';
       if (!this.keepClientAfter()) head += 'Connection: close\r\n';
       else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
     }
     head += '\r\n';
     return Buffer.from(head, 'latin1');
+  }
+
+  /**
+   * g3's custom response headers: the chained-final ones (X-BD-Upstream-Id, -Addr, X-BD-Outgoing-IP) are set
+   * only if a proxy nearer the origin did not set them; X-BD-Remote-Connection-Info is appended by every proxy.
+   */
+  private proxyInfoHeaders(rsp: ResponseHead): string {
+    const cfg = this.conn.server.config;
+    const info = this.up?.info;
+    let has = 0; // 1: upstream-id, 2: upstream-addr, 4: outgoing-ip
+    for (const h of rsp.headers) {
+      if (h.lname === 'x-bd-upstream-id') has |= 1;
+      else if (h.lname === 'x-bd-upstream-addr') has |= 2;
+      else if (h.lname === 'x-bd-outgoing-ip') has |= 4;
+    }
+    let out = '';
+    if (cfg.markUpstream && cfg.serverId !== undefined && !(has & 1)) out += `X-BD-Upstream-Id: ${cfg.serverId}\r\n`;
+    if (cfg.echoChainedInfo) {
+      if (!(has & 2) && info?.nextPeerAddr) out += `X-BD-Upstream-Addr: ${info.nextPeerAddr}\r\n`;
+      if (!(has & 4) && info?.nextBoundAddr) out += `X-BD-Outgoing-IP: ${ipOfAddr(info.nextBoundAddr)}\r\n`;
+    }
+    if (cfg.serverId !== undefined) out += remoteConnectionInfo(cfg.serverId, info);
+    return out;
   }
 
   private writeClient(buf: Buffer): boolean {
@@ -445,11 +479,9 @@ export class ForwardExchange {
     const cfg = conn.server.config;
     const reusable = cfg.upstreamKeepAlive.enable && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
       && !up.socket.destroyed && conn.state !== 'closed';
-    if (reusable) {
-      up.socket.pause();
-      conn.kept = { key: this.upKey, conn: up, since: performance.now() };
-      this.keepUpstreamWatch(up);
-    } else up.socket.destroy();
+    // a throttle pause must not travel with the socket into the pool
+    if (conn.downThrottle?.blocked) conn.downThrottle.stop();
+    if (!reusable || !conn.server.pool.put(this.upKey, up)) up.socket.destroy();
     this.up = null;
     conn.server.endTask(task);
     // If the client is still sending a body the origin did not wait for, the connection can't be reused.
@@ -458,24 +490,6 @@ export class ForwardExchange {
       return;
     }
     conn.exchangeDone(this.keepClientAfter());
-  }
-
-  /** A kept upstream that closes or errors while idle is dropped; an idle one expires. */
-  private keepUpstreamWatch(up: HttpForwardConnection): void {
-    const conn = this.conn;
-    const drop = () => {
-      if (conn.kept?.conn === up) conn.kept = null;
-      up.socket.destroy();
-    };
-    up.socket.once('close', drop);
-    up.socket.once('end', drop);
-    const t = setTimeout(drop, conn.server.config.upstreamKeepAlive.idleMs);
-    t.unref();
-    up.socket.once('resume', () => {
-      clearTimeout(t);
-      up.socket.off('close', drop);
-      up.socket.off('end', drop);
-    });
   }
 
   // ---- failure paths --------------------------------------------------------------------------------------------
