@@ -5,7 +5,7 @@
  * PROXY header states it.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { ProxyHeaderDecoder, ProxyProtocolError, type ProxyHeader } from '@sluice/protocol';
 import { formatSockAddr } from '../task/task.js';
 import type { TlsServerConfig } from '../tls/tls-config.js';
@@ -73,35 +73,68 @@ export async function peekFirstByte(socket: Socket, timeoutMs: number): Promise<
   return first[0]!;
 }
 
+interface TlsWaiter {
+  resolve(t: TLSSocket): void;
+  reject(e: Error): void;
+}
+
+/**
+ * A non-listening tls.Server per TLS config: handing it a socket through its 'connection' event gives the same
+ * handshake, client-certificate verification and handshake timeout as a listening one.
+ */
+const tlsServers = new WeakMap<TlsServerConfig, TlsServer>();
+const waiters = new WeakMap<Socket, TlsWaiter>();
+
+function tlsServerFor(cfg: TlsServerConfig): TlsServer {
+  let srv = tlsServers.get(cfg);
+  if (srv) return srv;
+  srv = new TlsServer({
+    ...cfg.contextOptions,
+    requestCert: cfg.requestCert,
+    rejectUnauthorized: cfg.requestCert,
+    handshakeTimeout: cfg.handshakeTimeoutMs,
+    ALPNProtocols: cfg.alpn,
+  });
+  srv.on('secureConnection', (t: TLSSocket) => {
+    const raw = (t as unknown as { _parent?: Socket })._parent;
+    const w = raw ? waiters.get(raw) : undefined;
+    if (!w) return void t.destroy();
+    waiters.delete(raw!);
+    w.resolve(t);
+  });
+  srv.on('tlsClientError', (err: Error, t: TLSSocket) => {
+    const raw = (t as unknown as { _parent?: Socket })._parent;
+    const w = raw ? waiters.get(raw) : undefined;
+    t.destroy();
+    if (!w) return;
+    waiters.delete(raw!);
+    w.reject(new PreludeError(`TLS handshake failed: ${err.message}`));
+  });
+  tlsServers.set(cfg, srv);
+  return srv;
+}
+
 /** Terminate TLS on `socket` as a server; resolves with the TLS socket once the handshake (and client auth) passed. */
-export function acceptTls(socket: Socket, tls: TlsServerConfig): Promise<TLSSocket> {
+export function acceptTls(socket: Socket, cfg: TlsServerConfig): Promise<TLSSocket> {
   return new Promise<TLSSocket>((resolve, reject) => {
-    const t = new TLSSocket(socket, {
-      isServer: true,
-      secureContext: tls.context,
-      requestCert: tls.requestCert,
-      rejectUnauthorized: tls.requestCert,
-      ALPNProtocols: tls.alpn,
-    });
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      t.destroy();
-      socket.destroy();
-      reject(e);
+    const onClose = () => {
+      if (!waiters.has(socket)) return;
+      waiters.delete(socket);
+      reject(new PreludeError('client closed during the TLS handshake'));
     };
-    const timer = setTimeout(() => fail(new PreludeError('TLS handshake not finished in time')), tls.handshakeTimeoutMs);
-    timer.unref();
-    t.once('secure', () => {
-      // a bare server-side TLSSocket does not enforce client verification itself
-      if (tls.requestCert && !t.authorized) return fail(new PreludeError(`client certificate rejected: ${String(t.authorizationError ?? 'none sent')}`));
-      clearTimeout(timer);
-      t.off('error', fail);
-      t.off('close', onClose);
-      resolve(t);
+    waiters.set(socket, {
+      resolve: (t) => {
+        socket.off('close', onClose);
+        resolve(t);
+      },
+      reject: (e) => {
+        socket.off('close', onClose);
+        socket.destroy();
+        reject(e);
+      },
     });
-    const onClose = () => fail(new PreludeError('client closed during the TLS handshake'));
-    t.once('error', fail);
-    t.once('close', onClose);
+    socket.once('close', onClose);
+    tlsServerFor(cfg).emit('connection', socket);
   });
 }
 
