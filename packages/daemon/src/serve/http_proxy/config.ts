@@ -63,7 +63,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     tlsServer: v.tls_server === undefined ? undefined : parseTlsServer(v.tls_server, ctx.baseDir),
     tlsClient: parseTlsClient(v.tls_client ?? {}, ctx.baseDir),
     localServerNames: (v.local_server_name === undefined ? [] : Array.isArray(v.local_server_name) ? v.local_server_name : [v.local_server_name])
-      .map((h) => String(parseHost(h)).toLowerCase()),
+      .map((h) => parseHost(h).host.toLowerCase()),
     serverId: v.server_id === undefined ? undefined : parseServerId(v.server_id, ctx),
     markUpstream: v.http_forward_mark_upstream === true,
     echoChainedInfo: v.echo_chained_info === true,
