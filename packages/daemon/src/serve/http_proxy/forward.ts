@@ -169,6 +169,9 @@ export class ForwardExchange {
       task.stage = 'Connected';
     }
     this.attachUpstream(this.up.socket);
+    // the head and the body bytes already here leave in one writev
+    const upSocket = this.up.socket;
+    upSocket.cork();
     this.sendHead();
     this.phase = 'sending';
     // the part of the body that arrived with the head or while connecting
@@ -180,6 +183,7 @@ export class ForwardExchange {
         this.onClientData(q[i]!);
       }
     }
+    upSocket.uncork();
     if (this.reqBodyDone) this.requestSent();
   }
 
@@ -214,9 +218,11 @@ export class ForwardExchange {
     const s = this.up!.socket;
     let ok: boolean;
     if (this.req.bodyKind === 'chunked') {
+      s.cork();
       s.write(encodeChunkHeader(data.length));
       s.write(data);
       ok = s.write(CHUNK_CRLF);
+      s.uncork();
       this.task.rWrBytes += data.length + 4 + data.length.toString(16).length;
     } else {
       ok = s.write(data);
@@ -297,7 +303,18 @@ export class ForwardExchange {
     return this.up?.socket.writableNeedDrain ?? false;
   }
 
+  /**
+   * Everything one upstream read produces for the client (response head, body, chunk framing) goes out in one
+   * writev: corking saves a syscall per piece, the largest per-request cost on the keep-alive path.
+   */
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    const client = this.conn.socket;
+    client.cork();
+    this.handleUpstreamData(chunk);
+    client.uncork();
+  };
+
+  private handleUpstreamData(chunk: Buffer): void {
     this.activity++;
     this.task.rRdBytes += chunk.length;
     const dt = this.conn.downThrottle;
@@ -324,7 +341,7 @@ export class ForwardExchange {
       }
       // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
       if (this.req.versionMinor === 1) this.writeClient(this.buildResponseHead(rsp, true));
-      if (r.rest && r.rest.length) this.onUpstreamData(r.rest);
+      if (r.rest && r.rest.length) this.handleUpstreamData(r.rest);
       return;
     }
     clearTimeout(this.rspTimer);
@@ -343,7 +360,7 @@ export class ForwardExchange {
       return this.responseDone();
     }
     if (r.rest && r.rest.length) this.relayBody(r.rest);
-  };
+  }
 
   private buildResponseHead(rsp: ResponseHead, interim: boolean): Buffer {
     const text = rsp.reason || STATUS_TEXT[rsp.status] || '';
