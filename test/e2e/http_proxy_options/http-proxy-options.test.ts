@@ -205,6 +205,17 @@ describe('http_proxy options', () => {
     assert.match(other, /^HTTP\/1\.1 400/, 'origin-form to a non-local host is not a proxy request');
   });
 
+  it('Expect: 100-continue is passed to the origin and its 100 Continue back to the client', async () => {
+    const port = await d.port('opts');
+    const body = 'x'.repeat(100_000);
+    const r = await curl(['-v', '-x', `http://127.0.0.1:${port}`, '-H', 'Expect: 100-continue', '--data-binary', body, `${origin.url}/echo`]);
+    assert.equal(r.status, 200, r.stderr);
+    assert.equal(r.body.length, body.length);
+    assert.match(r.stderr, /< HTTP\/1\.1 100 Continue/);
+    const seen = origin.seen.find((x) => x.url === '/echo' && x.headers.expect !== undefined);
+    assert.equal(seen?.headers.expect, '100-continue');
+  });
+
   it('tcp_sock_speed_limit slows a download to the configured rate (100 KiB/s)', async () => {
     const port = await d.port('slow');
     const t0 = Date.now();
