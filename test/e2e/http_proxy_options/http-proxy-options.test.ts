@@ -54,6 +54,7 @@ server:
     echo_chained_info: true
     steal_forwarded_for: true
     local_server_name: proxy.local
+    pipeline_size: 2
     tls_client:
       ca_certificate: ${pki.files.caCert}
   - name: slow
@@ -84,6 +85,8 @@ async function exchange(port: number, data: string, timeoutMs = 5000): Promise<s
   s.destroy();
   return out.toString('latin1');
 }
+
+const o = (origin: Origin) => `127.0.0.1:${origin.port}`;
 
 function headerOf(res: string, name: string): string[] {
   const head = res.split('\r\n\r\n')[0]!;
@@ -203,6 +206,19 @@ describe('http_proxy options', () => {
     assert.match(bad, /^HTTP\/1\.1 400/);
     const other = await exchange(port, `GET /.well-known/easy-proxy/http/127.0.0.1/${origin.port}/x HTTP/1.1\r\nHost: not-local\r\n\r\n`);
     assert.match(other, /^HTTP\/1\.1 400/, 'origin-form to a non-local host is not a proxy request');
+  });
+
+  it('pipelining: a burst deeper than pipeline_size is answered completely and in order', async () => {
+    const port = await d.port('opts');
+    const s = await tcpConnect(port);
+    let burst = '';
+    for (let i = 0; i < 30; i++) burst += `GET ${origin.url}/pipe?i=${i} HTTP/1.1\r\nHost: ${o(origin)}\r\n${i === 29 ? 'Connection: close\r\n' : ''}\r\n`;
+    s.write(burst);
+    const out = (await readUntil(s, () => false, 8000)).toString('latin1');
+    s.destroy();
+    assert.equal(out.split('HTTP/1.1 200 ').length - 1, 30);
+    const urls = origin.seen.filter((x) => x.url.startsWith('/pipe?')).map((x) => x.url);
+    assert.deepEqual(urls, Array.from({ length: 30 }, (_, i) => `/pipe?i=${i}`));
   });
 
   it('Expect: 100-continue is passed to the origin and its 100 Continue back to the client', async () => {

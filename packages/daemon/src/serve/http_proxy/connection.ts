@@ -21,6 +21,8 @@ import { runTunnel } from './tunnel.js';
 
 type State = 'head' | 'busy' | 'tunnel' | 'closed';
 
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
 /** Bytes we hold for a busy connection before we stop reading from the client. */
 const MAX_QUEUED_BYTES = 256 * 1024;
 
@@ -38,6 +40,7 @@ export class HttpProxyConnection implements AliveWork {
   private readonly reader: HeadReader;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  private queuedHeads = 0;
   private paused = false;
   private headTimer: NodeJS.Timeout | undefined;
   private headTimerIsIdle = false;
@@ -104,7 +107,12 @@ export class HttpProxyConnection implements AliveWork {
   private queue(chunk: Buffer): void {
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    if (this.queuedBytes > MAX_QUEUED_BYTES && !this.paused) {
+    // pipeline_size: stop reading once about that many request heads wait behind the current one (heads are
+    // counted by their blank line, so a body containing one only makes us pause early)
+    if (this.state === 'busy' && !this.paused) {
+      for (let i = chunk.indexOf(HEAD_END); i >= 0; i = chunk.indexOf(HEAD_END, i + 4)) this.queuedHeads++;
+    }
+    if ((this.queuedBytes > MAX_QUEUED_BYTES || this.queuedHeads >= this.server.config.pipelineSize) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -122,6 +130,7 @@ export class HttpProxyConnection implements AliveWork {
     const q = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
+    this.queuedHeads = 0;
     if (this.paused) {
       // the queue limit paused reading; whoever took the queue now consumes the stream directly
       this.paused = false;
@@ -186,7 +195,7 @@ export class HttpProxyConnection implements AliveWork {
       else this.queue(q[i]!);
     }
     // An exchange may have paused reading for upstream backpressure; the next request must be read.
-    if (this.paused && this.queuedBytes > MAX_QUEUED_BYTES) return;
+    if (this.paused && (this.queuedBytes > MAX_QUEUED_BYTES || this.queuedHeads >= this.server.config.pipelineSize)) return;
     this.paused = false;
     this.resumeReading();
   }
