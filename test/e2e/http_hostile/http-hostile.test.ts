@@ -6,11 +6,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 
-const YAML = `
+const yamlFor = (silentDnsPort: number) => `
 runtime:
   server_offline_delay: 0
   task_wait_delay: 0
@@ -18,6 +19,11 @@ log: stdout
 resolver:
   - name: default
     type: c-ares
+  - name: silent
+    type: c-ares
+    server: 127.0.0.1:${silentDnsPort}
+    each_timeout: 20000
+    each_tries: 1
 escaper:
   - name: direct
     type: direct_fixed
@@ -25,7 +31,14 @@ escaper:
     egress_network_filter:
       default: allow
       allow: 127.0.0.1
+  - name: slow-dns
+    type: direct_fixed
+    resolver: silent
 server:
+  - name: stuck
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: slow-dns
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0
@@ -59,16 +72,21 @@ describe('http_proxy against hostile clients', () => {
   let origin: Origin;
   let port: number;
   let o: string;
+  let silentDns: DgramSocket;
 
   before(async () => {
     origin = await startOrigin();
     o = `127.0.0.1:${origin.port}`;
-    d = await startDaemon({ files: { 'main.yaml': YAML } });
+    silentDns = createSocket('udp4');
+    silentDns.on('message', () => {}); // swallow every query
+    await new Promise<void>((r) => silentDns.bind(0, '127.0.0.1', r));
+    d = await startDaemon({ files: { 'main.yaml': yamlFor(silentDns.address().port) } });
     port = await d.port('http');
   });
   after(async () => {
     await d?.stop();
     await origin?.close();
+    silentDns?.close();
   });
 
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
@@ -165,6 +183,29 @@ describe('http_proxy against hostile clients', () => {
       for (const s of held) s.destroy();
       await new Promise<void>((r) => mute.close(() => r()));
     }
+  });
+
+  it('releases clients stuck in name resolution at once when they go away', async () => {
+    const stuck = await d.port('stuck');
+    await sleep(200);
+    const base = fdCount(d.pid);
+    const clients: Socket[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = await tcpConnect(stuck);
+      s.on('error', () => {});
+      s.write(i % 2 ? `GET http://hang${i}.example/ HTTP/1.1\r\nHost: hang${i}.example\r\n\r\n` : `CONNECT hang${i}.example:443 HTTP/1.1\r\nHost: x\r\n\r\n`);
+      clients.push(s);
+    }
+    await sleep(300);
+    assert.ok(fdCount(d.pid) >= base + 45, 'the clients are held while resolving');
+    for (const s of clients) s.destroy();
+    const end = Date.now() + 3000;
+    let n = fdCount(d.pid);
+    while (n > base + 2 && Date.now() < end) {
+      await sleep(100);
+      n = fdCount(d.pid);
+    }
+    assert.ok(n <= base + 2, `fds ${n} vs baseline ${base}`);
   });
 
   it('keeps memory bounded when a client stops reading a 200 MB download', async () => {
