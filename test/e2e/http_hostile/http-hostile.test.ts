@@ -148,7 +148,7 @@ describe('http_proxy against hostile clients', () => {
     assert.equal(log.fields.reason, 'ClientAppTimeout');
   });
 
-  it('closes upstream work when clients vanish: file descriptors return to baseline', async () => {
+  it('closes upstream work when clients vanish: file descriptors return to baseline', async (t) => {
     // an origin that accepts and never answers
     const held = new Set<Socket>();
     const mute = createServer((s) => { held.add(s); s.on('error', () => {}); s.on('close', () => held.delete(s)); s.resume(); });
@@ -176,6 +176,7 @@ describe('http_proxy against hostile clients', () => {
         n = fdCount(d.pid);
       }
       assert.ok(n <= base + 2, `fds ${n} vs baseline ${base}`);
+      t.diagnostic(`fds ${n} (baseline ${base})`);
       const end2 = Date.now() + 3000;
       while (held.size > 0 && Date.now() < end2) await sleep(50);
       assert.equal(held.size, 0, 'the origin saw every upstream connection closed');
@@ -208,7 +209,7 @@ describe('http_proxy against hostile clients', () => {
     assert.ok(n <= base + 2, `fds ${n} vs baseline ${base}`);
   });
 
-  it('keeps memory bounded when a client stops reading a 200 MB download', async () => {
+  it('keeps memory bounded when a client stops reading a 200 MB download', async (t) => {
     const base = rssKiB(d.pid);
     const s = await tcpConnect(port);
     s.on('error', () => {});
@@ -219,6 +220,7 @@ describe('http_proxy against hostile clients', () => {
     await sleep(3000);
     const grown = rssKiB(d.pid) - base;
     s.destroy();
+    t.diagnostic(`RSS grew by ${grown} KiB`);
     assert.ok(grown < 8 * 1024, `RSS grew by ${grown} KiB`);
   });
 });
