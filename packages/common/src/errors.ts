@@ -87,6 +87,8 @@ export const ERROR_TABLE = {
   UPSTREAM_TLS_HANDSHAKE_FAILED: o('UpstreamTlsHandshakeFailed', 525, SocksReply.GeneralFailure),
   UPSTREAM_TLS_HANDSHAKE_TIMEOUT: o('UpstreamTlsHandshakeTimeout', 525, SocksReply.ConnectionTimedOut),
   UPSTREAM_NOT_NEGOTIATED: o('UpstreamNotNegotiated', 502, SocksReply.GeneralFailure),
+  /** the next proxy did not answer its handshake (CONNECT, SOCKS) within peer_negotiation_timeout */
+  UPSTREAM_NEGOTIATION_TIMEOUT: o('UpstreamAppTimeout', 504, SocksReply.ConnectionTimedOut),
   // upstream application
   UPSTREAM_PROTOCOL_INVALID: o('InvalidUpstreamProtocol', 502, SocksReply.GeneralFailure),
   UPSTREAM_HEAD_TOO_LARGE: o('InvalidUpstreamProtocol', 502, SocksReply.GeneralFailure),

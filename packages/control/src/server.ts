@@ -112,7 +112,9 @@ export class ControlServer {
   }
 
   #accept(socket: Socket): void {
-    if (this.#state !== 'listening') {
+    // The socket file is visible from the moment it is linked into place, a little before start() returns:
+    // a client that connects in that window is served, not reset.
+    if (this.#state === 'closed') {
       socket.destroy();
       return;
     }

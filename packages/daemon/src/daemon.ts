@@ -11,6 +11,8 @@ import { ProcessLogger } from './log/process-log.js';
 import { checkGraph, parseConfig, parseObject, type ParsedConfig } from './runtime/config-model.js';
 import type { RoleName } from './runtime/object-def.js';
 import { Runtime } from './runtime/runtime.js';
+import { StatsEmitter } from './stat/emitter.js';
+import { parseStatConfig } from './stat/stat-config.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -45,6 +47,7 @@ export class Daemon {
   readonly plog: ProcessLogger;
   runtime!: Runtime;
   private control: ControlServer | undefined;
+  private statsd: StatsEmitter | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private quitting = false;
   readonly socketPath: string;
@@ -58,6 +61,7 @@ export class Daemon {
     const parsed = await loadAndCheck(this.opts.configPath, false, (m) => this.plog.warn(m));
     this.runtime = new Runtime(this.opts.groupName, this.plog, parsed.main);
     await this.runtime.apply(parsed);
+    this.startStats(parsed.main.stat);
     await mkdir(this.opts.controlDir, { recursive: true, mode: 0o700 });
     this.control = new ControlServer({
       path: this.socketPath,
@@ -70,6 +74,20 @@ export class Daemon {
     await this.control.start();
     this.installSignals();
     this.plog.info(`${this.version} started: ${this.runtime.servers().length} servers, control socket ${this.socketPath}`);
+  }
+
+  /** StatsD (`stat:`), read once at start like g3; without it nothing is sent. */
+  private startStats(raw: unknown): void {
+    const cfg = parseStatConfig(raw);
+    if (!cfg) return;
+    if (cfg.target.kind === 'udp' && cfg.target.bindIp) this.plog.warn('stat: bind_ip is not applied (the StatsD client binds no source address)');
+    let warned = false;
+    this.statsd = new StatsEmitter(cfg, this.runtime, this.opts.groupName, (e) => {
+      // a missing collector must not flood the process log: say it once
+      if (!warned) this.plog.warn(`statsd: ${e.message}`);
+      warned = true;
+    });
+    this.statsd.start();
   }
 
   private installSignals(): void {
@@ -143,6 +161,7 @@ export class Daemon {
 
   private async exit(code: number): Promise<void> {
     this.runtime.destroyAll();
+    await this.statsd?.stop().catch(() => {});
     await this.control?.close().catch(() => {});
     await this.runtime.logs.close().catch(() => {});
     process.exit(code);

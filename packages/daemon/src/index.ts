@@ -1,3 +1,10 @@
 export { Daemon, loadAndCheck, daemonVersion, type DaemonOptions } from './daemon.js';
 export { Runtime } from './runtime/runtime.js';
 export { parseConfig, checkGraph, ROLE_TABLES } from './runtime/config-model.js';
+export { LogHub, Logger, parseLogConfig, registerLogDriver } from './log/hub.js';
+export { METRICS, isKnownMetric, type MetricSpec } from './stat/metric-names.js';
+export { StatsEmitter, statIdOf, type StatSource } from './stat/emitter.js';
+export { parseStatConfig, type StatConfig } from './stat/stat-config.js';
+export { ServerStats } from './stat/server-stats.js';
+export { UserStats, isUserStatsSource, type UserStatsEntry, type UserStatsSource } from './stat/user-stats.js';
+export { RouteStats, ResolverQueryStats } from './stat/extra-stats.js';

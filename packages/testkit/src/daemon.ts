@@ -41,7 +41,7 @@ export class DaemonHandle {
   private client: ControlClient | undefined;
   private stdoutRest = '';
 
-  constructor(readonly proc: ChildProcess, readonly dir: string, readonly controlDir: string, readonly configPath: string) {
+  constructor(readonly proc: ChildProcess, readonly dir: string, readonly controlDir: string, readonly configPath: string, readonly group = '') {
     proc.stdout!.setEncoding('utf8');
     proc.stdout!.on('data', (d: string) => {
       const text = this.stdoutRest + d;
@@ -62,7 +62,7 @@ export class DaemonHandle {
   }
 
   get socketPath(): string {
-    return controlSocketPath(this.controlDir, '', this.pid);
+    return controlSocketPath(this.controlDir, this.group, this.pid);
   }
 
   async call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T> {
@@ -78,6 +78,11 @@ export class DaemonHandle {
     const l = (await this.listeners()).find((x) => x.server === server);
     if (!l) throw new Error(`server ${server} has no listener`);
     return l.port;
+  }
+
+  /** Wait (bounded) for a task log record (log_type Task) matching `pred`. */
+  waitForTask(pred: (r: ParsedLogLine) => boolean, timeoutMs = 5000): Promise<ParsedLogLine> {
+    return this.waitForLog((r) => r.fields.log_type === 'Task' && pred(r), timeoutMs);
   }
 
   /** Task log records seen so far (log_type Task). */
@@ -162,9 +167,11 @@ export async function startDaemon(opts: StartOptions): Promise<DaemonHandle> {
   const configPath = opts.configPath ?? dir;
   const args = [SLUICE_BIN, '-c', configPath, '-C', controlDir, '-v', ...(opts.group ? ['-G', opts.group] : []), ...(opts.extraArgs ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-  const h = new DaemonHandle(proc, dir, controlDir, configPath);
+  const h = new DaemonHandle(proc, dir, controlDir, configPath, opts.group ?? '');
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-  while (!existsSync(h.socketPath)) {
+  // The socket file appears (hard-linked into place) a moment before the control server takes connections;
+  // one made in between is reset. Wait for the daemon to say it is listening (it runs with -v).
+  while (!existsSync(h.socketPath) || !h.stderr.includes(`control: listening on ${h.socketPath}`)) {
     if (h.exitCode !== null) throw new Error(`daemon exited with ${h.exitCode}:\n${h.stderr}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');

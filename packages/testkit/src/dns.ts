@@ -4,30 +4,46 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface DnsServer {
   port: number;
+  /** replace the records and make dnsmasq re-read them (SIGHUP) */
+  update(records: Record<string, string[]>): Promise<void>;
   close(): Promise<void>;
 }
 
+/** A port free for both TCP and UDP on 127.0.0.1 (dnsmasq binds both). */
 async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (let i = 0; i < 50; i++) {
+    const tcp = createServer();
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const port = (tcp.address() as AddressInfo).port;
+    const udp = createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, '127.0.0.1', () => r(true));
+    });
+    await new Promise<void>((r) => tcp.close(() => r()));
+    if (ok) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      return port;
+    }
+    udp.close();
+  }
+  throw new Error('no port free for both TCP and UDP');
 }
 
 /** `records`: name → IPv4/IPv6 addresses. */
 export async function startDnsmasq(records: Record<string, string[]>): Promise<DnsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-dns-'));
-  const hosts = Object.entries(records).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
-  writeFileSync(join(dir, 'hosts'), hosts);
+  const hostsText = (r: Record<string, string[]>) => Object.entries(r).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
+  writeFileSync(join(dir, 'hosts'), hostsText(records));
   let lastErr = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
     const port = await freeUdpPort();
     const proc: ChildProcess = spawn('dnsmasq', [
       '--keep-in-foreground', '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
@@ -46,6 +62,11 @@ export async function startDnsmasq(records: Record<string, string[]>): Promise<D
     if (ok) {
       return {
         port,
+        update: async (r) => {
+          writeFileSync(join(dir, 'hosts'), hostsText(r));
+          proc.kill('SIGHUP');
+          await new Promise((res) => setTimeout(res, 200));
+        },
         close: () => new Promise<void>((r) => {
           proc.once('exit', () => {
             rmSync(dir, { recursive: true, force: true });

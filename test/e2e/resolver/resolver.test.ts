@@ -26,17 +26,35 @@ resolver:
     server: 127.0.0.1:${dns.port}
     each_timeout: 500
     each_tries: 2
+  - name: dead-dns
+    type: c-ares
+    server: 127.0.0.1:9
+    each_timeout: 300
+    each_tries: 1
+  - name: failover
+    type: fail_over
+    primary: dead-dns
+    standby: local-dns
+    fallback_delay: 50ms
 escaper:
   - name: direct
     type: direct_fixed
     resolver: local-dns
     resolve_strategy: ipv4_first
     egress_net_filter: {default: allow, allow: [127.0.0.1, "::1"]}
+  - name: via-failover
+    type: direct_fixed
+    resolver: failover
+    egress_net_filter: {default: allow, allow: [127.0.0.1]}
 server:
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0
     escaper: direct
+  - name: http-failover
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: via-failover
 `,
       },
     });
@@ -62,6 +80,15 @@ server:
     assert.equal(r.status, 530);
     const log = await d.waitForLog((l) => l.fields.upstream === 'missing.sluice.test:80');
     assert.equal(log.fields.reason, 'UpstreamNotResolved');
+  });
+
+  it('fails over to the standby resolver when the primary does not answer', async () => {
+    const r = await runCtl(['-C', d.controlDir, '-p', String(d.pid), 'resolver', 'failover', 'query', 'origin.sluice.test']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '127.0.0.1');
+    const fport = await d.port('http-failover');
+    const c = await curl(['-x', `http://127.0.0.1:${fport}`, `http://origin.sluice.test:${origin.port}/via-failover`]);
+    assert.equal(c.status, 200, c.stderr);
   });
 
   it('answers resolver queries over the control socket (sluice-ctl resolver NAME query)', async () => {

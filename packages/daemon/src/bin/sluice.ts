@@ -9,20 +9,47 @@
  *   -C, --control-dir DIR    where the control socket goes (default /tmp/sluice)
  *   -s, --systemd            process log with journald priority prefixes
  *   -p, --pid-file FILE      write the pid to FILE
+ *   -g, --dep-graph [FORMAT] print the object dependency graph (graphviz (default), mermaid, plantuml) and exit
  */
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, findMainFile, formatConfigError } from '@sluice/config';
 import { Daemon, daemonVersion, loadAndCheck } from '../daemon.js';
+import { depGraph, type GraphFormat } from '../runtime/dep-graph.js';
 
-const USAGE = `usage: sluice -c <config file or dir> [-t] [-v...] [-G group] [-C control-dir] [-s] [-p pid-file]
+const USAGE = `usage: sluice -c <config file or dir> [-t] [-g [graphviz|mermaid|plantuml]] [-v...] [-G group] [-C control-dir] [-s] [-p pid-file]
        sluice -V`;
+
+const GRAPH_FORMATS = ['graphviz', 'mermaid', 'plantuml'] as const;
+
+/** `-g` takes an optional value: pull it out before parseArgs, which has no optional-value options. */
+function takeGraphFlag(argv: string[]): { argv: string[]; graph: GraphFormat | null } {
+  const out: string[] = [];
+  let graph: GraphFormat | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.startsWith('--dep-graph=') ? a.slice('--dep-graph='.length) : null;
+    if (a === '-g' || a === '--dep-graph' || eq !== null) {
+      const next = eq ?? argv[i + 1];
+      if (next !== undefined && (GRAPH_FORMATS as readonly string[]).includes(next)) {
+        graph = next as GraphFormat;
+        if (eq === null) i++;
+      } else if (eq !== null) throw new Error(`unknown graph format '${eq}' (graphviz, mermaid, plantuml)`);
+      else graph = 'graphviz';
+    } else out.push(a);
+  }
+  return { argv: out, graph };
+}
 
 async function main(): Promise<number> {
   let args;
+  let graph: GraphFormat | null;
   try {
+    const g = takeGraphFlag(process.argv.slice(2));
+    graph = g.graph;
     args = parseArgs({
+      args: g.argv,
       options: {
         'config-file': { type: 'string', short: 'c' },
         'test-config': { type: 'boolean', short: 't' },
@@ -66,6 +93,16 @@ async function main(): Promise<number> {
   } catch (e) {
     process.stderr.write(`failed to load config, opts: ${cfgArg}\nCaused by: ${(e as Error).message}\n`);
     return 1;
+  }
+  if (graph) {
+    try {
+      process.stdout.write(depGraph(await loadAndCheck(configPath, false, () => {}), graph));
+      return 0;
+    } catch (e) {
+      const text = e instanceof ConfigError ? formatConfigError(e) : (e as Error).stack ?? String(e);
+      process.stderr.write(`failed to load config, opts: ${configPath}\nCaused by: ${text}\n`);
+      return 1;
+    }
   }
   if (args['test-config']) {
     try {

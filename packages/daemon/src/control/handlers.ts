@@ -1,5 +1,6 @@
 /** What the daemon answers on its control socket (sluice-ctl and g3proxy-ctl's command set). */
 import type { Daemon } from '../daemon.js';
+import type { BasicUserGroup } from '../auth/group.js';
 import type { Server } from '../serve/types.js';
 import type { RoleName } from '../runtime/object-def.js';
 
@@ -18,6 +19,12 @@ function serverNamed(d: Daemon, name: unknown): Server {
   const s = d.runtime.server(String(name));
   if (!s) throw new Error(`no server named '${String(name)}'`);
   return s;
+}
+
+function userGroupNamed(d: Daemon, name: unknown): BasicUserGroup {
+  const g = d.runtime.gen?.maps.user_group.get(String(name)) as BasicUserGroup | undefined;
+  if (!g) throw new Error(`no user group named '${String(name)}'`);
+  return g;
 }
 
 export function controlHandlers(d: Daemon): Record<string, (params: any) => unknown> {
@@ -58,6 +65,20 @@ export function controlHandlers(d: Daemon): Record<string, (params: any) => unkn
     },
     force_quit_all: () => {
       for (const s of d.runtime.servers()) if (!s.online) s.destroy();
+      return 'success';
+    },
+    escaper_publish: async (p: { name: string; data: unknown }) => {
+      const e = d.runtime.gen?.maps.escaper.get(String(p.name)) as import('../escape/types.js').Escaper | undefined;
+      if (!e) throw new Error(`no escaper named '${String(p.name)}'`);
+      if (!e.publish) throw new Error(`escaper '${String(p.name)}' (${e.logName}) does not take published data`);
+      // the data may arrive as JSON text (g3proxy-ctl sends a string) or already parsed
+      await e.publish(typeof p.data === 'string' ? JSON.parse(p.data) : p.data);
+      return 'success';
+    },
+    user_group_list_static_user: (p: { name: string }) => userGroupNamed(d, p.name).listStatic(),
+    user_group_list_dynamic_user: (p: { name: string }) => userGroupNamed(d, p.name).listDynamic(),
+    user_group_publish_user: async (p: { name: string; contents: string }) => {
+      await userGroupNamed(d, p.name).publish(String(p.contents ?? ''));
       return 'success';
     },
     resolver_query: async (p: { name: string; domain: string; strategy?: string }) => {

@@ -120,6 +120,7 @@ export async function directConnect(
       firstAddressFamilyCount: t.firstAddressFamilyCount,
       bindIp: pickBind,
       keepAlive: t.keepAlive,
+      noDelay: t.noDelay,
     }, signal);
     stats.tcpConnectEstablish++;
     stats.tcpConnectSuccess++;

@@ -18,6 +18,8 @@ export interface HappyEyeballsOptions {
   /** local address per family, if bound */
   bindIp?: (family: 4 | 6) => string | undefined;
   keepAlive?: { enable: boolean; idleMs: number };
+  /** TCP_NODELAY (default on) */
+  noDelay?: boolean;
 }
 
 export interface HappyResult {
@@ -82,7 +84,7 @@ export function happyConnect(addrs: string[], port: number, opts: HappyEyeballsO
       tries++;
       const family = ip.includes(':') ? 6 : 4;
       const localAddress = opts.bindIp?.(family);
-      const s = connect({ host: ip, port, family, localAddress, noDelay: true });
+      const s = connect({ host: ip, port, family, localAddress, noDelay: opts.noDelay ?? true });
       live.add(s);
       s.setTimeout(opts.eachTimeoutMs, () => {
         timedOut = true;

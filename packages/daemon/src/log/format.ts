@@ -3,7 +3,8 @@
 /** RFC 3339 with microseconds and `Z`, e.g. `2024-08-15T14:26:13.124661Z`. `ms` may be fractional. */
 export function formatTimestamp(ms: number): string {
   const whole = Math.floor(ms);
-  const micros = Math.floor((ms - whole) * 1000);
+  // round, not floor: 124.661 - 124 is 0.66099999... in binary floating point
+  const micros = Math.min(999, Math.round((ms - whole) * 1000));
   const iso = new Date(whole).toISOString(); // 2024-08-15T14:26:13.124Z
   return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
 }
@@ -25,4 +26,41 @@ export function formatStdoutTime(ms: number): string {
   const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
   const msec = d.getMilliseconds();
   return `${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${msec < 10 ? '00' : msec < 100 ? '0' : ''}${msec}`;
+}
+
+function p2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** RFC 3164 header time, local: `Mmm dd hh:mm:ss` with the day padded by a space (`Dec  1 10:20:30`). */
+export function formatRfc3164Time(ms: number): string {
+  const d = new Date(ms);
+  const day = d.getDate();
+  return `${MONTHS[d.getMonth()]} ${day < 10 ? ` ${day}` : day} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+}
+
+/**
+ * Rust's `char::escape_debug` applied to every char, as g3's syslog text formats escape values: backslash,
+ * both quotes, \t \r \n \0 and other control characters become escapes; everything else (UTF-8) stays.
+ */
+export function escapeDebug(s: string): string {
+  // fast path: nothing to escape
+  if (!/[\\"'\u0000-\u001f\u007f]/.test(s)) return s;
+  let out = '';
+  for (const c of s) {
+    switch (c) {
+      case '\\': out += '\\\\'; break;
+      case '"': out += '\\"'; break;
+      case "'": out += "\\'"; break;
+      case '\t': out += '\\t'; break;
+      case '\r': out += '\\r'; break;
+      case '\n': out += '\\n'; break;
+      case '\0': out += '\\0'; break;
+      default: {
+        const cp = c.codePointAt(0)!;
+        out += cp < 0x20 || cp === 0x7f ? `\\u{${cp.toString(16)}}` : c;
+      }
+    }
+  }
+  return out;
 }

@@ -1,114 +1,122 @@
 /**
- * The four task-side loggers of g3 (task, escape, resolve, audit) built from the main file's `log:` key.
+ * The task-side loggers of g3 built from the main file's `log:` key. As in g3 every server, escaper, resolver
+ * and auditor gets its own logger — `lt-<server>`, `le-<escaper>`, `lr-<resolver>`, `la-<auditor>` — unless it
+ * names a `shared_logger`, which makes all objects naming it write through one logger called `lt-<shared>`
+ * (or `le-`...). Each logger counts what it was given, passed and dropped (`logger.*` metrics).
  *
- * `log:` is a driver name, or a map with `default` plus per-logger overrides (`task`, `escape`, `resolve`,
- * `audit`); each value is a driver name or a map naming one driver with its options.
+ * Why not winston on this path: a winston logger builds an `info` object per record and pushes it through
+ * object-mode streams and format transforms before a transport sees it, which is per-record allocation and
+ * work on the proxy's only thread. The drivers here format straight into the wire bytes and write to
+ * non-blocking sockets from a bounded queue, so a task pays for one string or buffer and nothing waits.
  */
-import type { LogDriver, LogRecord, LoggerStats, LogType } from './record.js';
 import { DiscardDriver, StdoutDriver } from './stdout-driver.js';
+import { FluentdDriver } from './fluentd-driver.js';
+import { JournalDriver } from './journal-driver.js';
+import { LOGGER_ROLES, parseLogConfig, type DriverSpec, type LogConfig, type LoggerRole } from './log-config.js';
+import { newLoggerStats, type LogDriver, type LogRecord, type LoggerStats, type LogType } from './record.js';
+import { SyslogDriver } from './syslog-driver.js';
 
-export type LoggerRole = 'task' | 'escape' | 'resolve' | 'audit';
-const ROLES: LoggerRole[] = ['task', 'escape', 'resolve', 'audit'];
-const DRIVER_NAMES = ['discard', 'stdout', 'journal', 'syslog', 'fluentd'] as const;
-type DriverName = (typeof DRIVER_NAMES)[number];
+export { parseLogConfig, type DriverSpec, type LogConfig, type LoggerRole };
 
-export interface DriverSpec {
-  driver: DriverName;
-  options: Record<string, unknown>;
-}
-
-export interface LogConfig {
-  default: DriverSpec;
-  task?: DriverSpec;
-  escape?: DriverSpec;
-  resolve?: DriverSpec;
-  audit?: DriverSpec;
-}
-
-/** A driver factory for the drivers beyond stdout/discard; registered by the modules that implement them. */
+/** A driver factory for drivers beyond the built-in ones (kept for extensions and tests). */
 export type DriverFactory = (spec: DriverSpec, stats: LoggerStats, role: LoggerRole) => LogDriver;
 const extraDrivers = new Map<string, DriverFactory>();
-export function registerLogDriver(name: DriverName, factory: DriverFactory): void {
+export function registerLogDriver(name: string, factory: DriverFactory): void {
   extraDrivers.set(name, factory);
 }
 
-function parseDriverSpec(v: unknown, where: string): DriverSpec {
-  if (typeof v === 'string') {
-    const d = v.toLowerCase() as DriverName;
-    if (!DRIVER_NAMES.includes(d)) throw new Error(`${where}: unknown log driver '${v}' (known: ${DRIVER_NAMES.join(', ')})`);
-    return { driver: d, options: {} };
-  }
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const m = v as Record<string, unknown>;
-    const drivers = Object.keys(m).filter((k) => (DRIVER_NAMES as readonly string[]).includes(k));
-    if (drivers.length !== 1) throw new Error(`${where}: expected exactly one driver key (${DRIVER_NAMES.join(', ')})`);
-    const driver = drivers[0] as DriverName;
-    const inner = m[driver];
-    const options: Record<string, unknown> = inner && typeof inner === 'object' ? { ...(inner as object) } : {};
-    for (const [k, val] of Object.entries(m)) if (k !== driver) options[k] = val;
-    return { driver, options };
-  }
-  throw new Error(`${where}: expected a driver name or a map`);
-}
+const PREFIX: Record<LoggerRole, string> = { task: 'lt', escape: 'le', resolve: 'lr', audit: 'la' };
 
-/** Parse g3's `log:` value. Throws Error with a key path in the message. */
-export function parseLogConfig(v: unknown): LogConfig {
-  if (v === undefined || v === null) return { default: { driver: 'discard', options: {} } };
-  if (typeof v === 'string') return { default: parseDriverSpec(v, 'log') };
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error('log: expected a driver name or a map');
-  const m = v as Record<string, unknown>;
-  const cfg: LogConfig = { default: { driver: 'discard', options: {} } };
-  for (const [key, val] of Object.entries(m)) {
-    if (key === 'default') cfg.default = parseDriverSpec(val, 'log/default');
-    else if ((ROLES as string[]).includes(key)) cfg[key as LoggerRole] = parseDriverSpec(val, `log/${key}`);
-    else if (key === 'syslog' || key === 'fluentd' || key === 'journal') cfg.default = { driver: key, options: (val ?? {}) as Record<string, unknown> };
-    else throw new Error(`log/${key}: unknown key (known: default, task, escape, resolve, audit, syslog, fluentd, journal)`);
+export function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerRole): LogDriver {
+  const extra = extraDrivers.get(spec.driver);
+  if (extra) return extra(spec, stats, role);
+  switch (spec.driver) {
+    case 'stdout': return new StdoutDriver(stats);
+    case 'journal': return new JournalDriver(stats, { path: spec.path, channelSize: spec.channelSize });
+    case 'syslog': return new SyslogDriver(stats, spec.syslog);
+    case 'fluentd': return new FluentdDriver(stats, spec.fluentd);
+    default: return new DiscardDriver(stats);
   }
-  return cfg;
 }
 
 export class Logger {
-  readonly stats: LoggerStats = { total: 0, pass: 0, drop: 0 };
+  readonly stats: LoggerStats = newLoggerStats();
   readonly driver: LogDriver;
-  constructor(readonly role: LoggerRole, spec: DriverSpec, private readonly common: { daemonName: string; pid: number }, warn: (m: string) => void) {
-    this.driver = createDriver(spec, this.stats, role, warn);
+  /** false for `discard`: callers skip building the record at all */
+  readonly enabled: boolean;
+
+  constructor(
+    readonly role: LoggerRole,
+    /** `lt-<server>`... the `logger` tag of the logger metrics */
+    readonly name: string,
+    spec: DriverSpec,
+    private readonly common: { daemonName: string; pid: number },
+  ) {
+    this.driver = createDriver(spec, this.stats, role);
+    this.enabled = this.driver.name !== 'discard';
   }
-  get enabled(): boolean {
-    return this.driver.name !== 'discard';
-  }
+
   log(logType: LogType, fields: LogRecord['fields'], msg = '', level: LogRecord['level'] = 'info'): void {
-    if (this.driver.name === 'discard') {
+    if (!this.enabled) {
       this.stats.total++;
       this.stats.drop++;
       return;
     }
-    fields.push(['daemon_name', this.common.daemonName], ['pid', this.common.pid], ['log_type', logType]);
+    // g3 puts its logger-wide values first: daemon_name, log_type, pid
+    fields.unshift(['daemon_name', this.common.daemonName], ['log_type', logType], ['pid', this.common.pid]);
     this.driver.write({ logType, level, ts: Date.now(), fields, msg });
   }
 }
 
-function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerRole, warn: (m: string) => void): LogDriver {
-  if (spec.driver === 'stdout') return new StdoutDriver(stats);
-  if (spec.driver === 'discard') return new DiscardDriver(stats);
-  const factory = extraDrivers.get(spec.driver);
-  if (factory) return factory(spec, stats, role);
-  warn(`log driver '${spec.driver}' is not available in this build; ${role} logs go to stdout`);
-  return new StdoutDriver(stats);
-}
-
 export class LogHub {
+  /** the role loggers objects without their own logger fall back to (`lt-default`...) */
   readonly task: Logger;
   readonly escape: Logger;
   readonly resolve: Logger;
   readonly audit: Logger;
-  constructor(cfg: LogConfig, daemonName: string, warn: (m: string) => void) {
-    const common = { daemonName, pid: process.pid };
-    this.task = new Logger('task', cfg.task ?? cfg.default, common, warn);
-    this.escape = new Logger('escape', cfg.escape ?? cfg.default, common, warn);
-    this.resolve = new Logger('resolve', cfg.resolve ?? cfg.default, common, warn);
-    this.audit = new Logger('audit', cfg.audit ?? cfg.default, common, warn);
+  private readonly byName = new Map<string, Logger>();
+  private readonly common: { daemonName: string; pid: number };
+
+  constructor(private readonly cfg: LogConfig, daemonName: string, _warn?: (m: string) => void) {
+    this.common = { daemonName, pid: process.pid };
+    this.task = this.named('task', 'default');
+    this.escape = this.named('escape', 'default');
+    this.resolve = this.named('resolve', 'default');
+    this.audit = this.named('audit', 'default');
   }
+
+  private named(role: LoggerRole, objectName: string): Logger {
+    const name = `${PREFIX[role]}-${objectName}`;
+    let l = this.byName.get(name);
+    if (!l) {
+      l = new Logger(role, name, this.cfg[role] ?? this.cfg.default, this.common);
+      this.byName.set(name, l);
+    }
+    return l;
+  }
+
+  /** The task logger of a server (`lt-<name>`, or `lt-<shared_logger>`). Same name, same logger. */
+  forServer(name: string, sharedLogger?: string): Logger {
+    return this.named('task', sharedLogger || name);
+  }
+  forEscaper(name: string, sharedLogger?: string): Logger {
+    return this.named('escape', sharedLogger || name);
+  }
+  forResolver(name: string): Logger {
+    return this.named('resolve', name);
+  }
+  forAuditor(name: string): Logger {
+    return this.named('audit', name);
+  }
+
+  /** Every logger made so far (for the logger metrics). */
+  loggers(): IterableIterator<Logger> {
+    return this.byName.values();
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.task, this.escape, this.resolve, this.audit].map((l) => l.driver.close()));
+    await Promise.all([...this.byName.values()].map((l) => l.driver.close()));
   }
 }
+
+export { LOGGER_ROLES };

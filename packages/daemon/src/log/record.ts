@@ -18,8 +18,40 @@ export interface LogDriver {
   close(): Promise<void>;
 }
 
+/**
+ * Counters of one logger, g3's `logger.*` metrics. `drop` is the sum of the four typed drop counters (plus
+ * records a discard driver swallows); the typed ones feed `logger.message.drop` with its `drop_type` tag.
+ */
 export interface LoggerStats {
   total: number;
   pass: number;
+  /** bytes handed to the peer (`logger.traffic.pass`) */
+  passBytes: number;
   drop: number;
+  dropFormatFailed: number;
+  dropChannelClosed: number;
+  dropChannelOverflow: number;
+  dropPeerUnreachable: number;
 }
+
+export function newLoggerStats(): LoggerStats {
+  return {
+    total: 0, pass: 0, passBytes: 0, drop: 0,
+    dropFormatFailed: 0, dropChannelClosed: 0, dropChannelOverflow: 0, dropPeerUnreachable: 0,
+  };
+}
+
+export type DropType = 'FormatFailed' | 'ChannelClosed' | 'ChannelOverflow' | 'PeerUnreachable';
+
+export function countDrop(s: LoggerStats, type: DropType, n = 1): void {
+  s.drop += n;
+  if (type === 'FormatFailed') s.dropFormatFailed += n;
+  else if (type === 'ChannelClosed') s.dropChannelClosed += n;
+  else if (type === 'ChannelOverflow') s.dropChannelOverflow += n;
+  else s.dropPeerUnreachable += n;
+}
+
+/** g3's slog levels as its stdout driver prints them (slog's short names). */
+export const LEVEL_SHORT: Record<LogLevel, string> = { error: 'ERRO', warn: 'WARN', info: 'INFO', debug: 'DEBG' };
+/** syslog severities as g3 maps slog levels: info is NOTICE, debug is INFO. */
+export const LEVEL_SEVERITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 5, debug: 6 };

@@ -67,10 +67,12 @@ export function objectError(obj: RawObject, path: string[], why: string): Config
 
 export function findTypeDef(role: RoleName, type: string): AnyTypeDef | undefined {
   const table = ROLE_TABLES[role];
-  const norm = normalizeTypeName(type);
+  // g3 accepts every type with or without its underscores (`directfixed`, `route_dst_ip`/`routedstip`)
+  const norm = normalizeTypeName(type).replaceAll('_', '');
+  const same = (a: string) => normalizeTypeName(a).replaceAll('_', '') === norm;
   for (const def of Object.values(table)) {
-    if (def.type === norm) return def;
-    if (def.aliases?.some((a: string) => normalizeTypeName(a) === norm)) return def;
+    if (same(def.type)) return def;
+    if (def.aliases?.some(same)) return def;
   }
   return undefined;
 }
@@ -156,25 +158,27 @@ export function checkGraph(parsed: ParsedConfig): GraphIssues {
       }
     }
   }
-  // escaper cycles: depth-first search with colours
+  // cycles among escapers (routes) and among resolvers (fail_over): depth-first search with colours
   const cycles: ConfigError[] = [];
-  const colour = new Map<string, 1 | 2>();
-  const stack: string[] = [];
-  const visit = (name: string): void => {
-    const p = names.escaper.get(name);
-    if (!p) return;
-    colour.set(name, 1);
-    stack.push(name);
-    for (const next of p.def.dependsOn?.(p.cfg).escaper ?? []) {
-      const c = colour.get(next);
-      if (c === 1) {
-        const loop = [...stack.slice(stack.indexOf(next)), next];
-        cycles.push(objectError(p.raw, findValuePath(p.raw.value, next) ?? [], `escaper cycle: ${loop.join(' -> ')}`));
-      } else if (c === undefined) visit(next);
-    }
-    stack.pop();
-    colour.set(name, 2);
-  };
-  for (const name of names.escaper.keys()) if (!colour.has(name)) visit(name);
+  for (const role of ['escaper', 'resolver'] as const) {
+    const colour = new Map<string, 1 | 2>();
+    const stack: string[] = [];
+    const visit = (name: string): void => {
+      const p = names[role].get(name);
+      if (!p) return;
+      colour.set(name, 1);
+      stack.push(name);
+      for (const next of p.def.dependsOn?.(p.cfg)[role] ?? []) {
+        const c = colour.get(next);
+        if (c === 1) {
+          const loop = [...stack.slice(stack.indexOf(next)), next];
+          cycles.push(objectError(p.raw, findValuePath(p.raw.value, next) ?? [], `${ROLE_TEXT[role]} cycle: ${loop.join(' -> ')}`));
+        } else if (c === undefined) visit(next);
+      }
+      stack.pop();
+      colour.set(name, 2);
+    };
+    for (const name of names[role].keys()) if (!colour.has(name)) visit(name);
+  }
   return { dangling, cycles };
 }

@@ -5,6 +5,7 @@
 import { parseDuration } from '@sluice/common';
 import { ConfigError, type LoadedConfig } from '@sluice/config';
 import { parseLogConfig, type LogConfig } from '../log/hub.js';
+import { parseStatConfig } from '../stat/stat-config.js';
 
 export interface QuitTimings {
   /** how long a SIGTERM'd daemon keeps listening before going offline (g3 code default 4s) */
@@ -59,9 +60,15 @@ export function parseMainSettings(loaded: LoadedConfig): MainSettings {
   };
   let log: LogConfig;
   try {
-    log = parseLogConfig(main.log);
+    log = parseLogConfig(main.log, loaded.configDir);
   } catch (e) {
     throw mainError(loaded, 'log', (e as Error).message);
+  }
+  // `stat:` is applied at start, but checked here so `sluice -t` reports a bad target or key
+  try {
+    parseStatConfig(main.stat);
+  } catch (e) {
+    throw mainError(loaded, 'stat', (e as Error).message, ((e as { path?: string[] }).path ?? []));
   }
   const ctl = asMap(asMap(main.controller).local);
   return {

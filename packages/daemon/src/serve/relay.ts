@@ -4,9 +4,10 @@
  * (one timer per server, not per tunnel, so thousands of idle tunnels cost no timers).
  */
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TcpSpeedLimit } from '@sluice/common';
 import type { ServerStats } from '../stat/server-stats.js';
 import type { TaskContext } from '../task/task.js';
-import { throttlesFor, type SpeedThrottle } from './throttle.js';
 
 /** How long a half-closed tunnel may take to flush its other side once one side has closed. */
 const LINGER_MS = 5000;
@@ -14,8 +15,9 @@ const LINGER_MS = 5000;
 export type RelayEnd = 'client' | 'upstream' | 'client-error' | 'upstream-error' | 'idle' | 'quit';
 
 export class Relay {
-  /** bytes seen since the last idle check */
-  private activity = 0;
+  /** reads seen since the last idle check; a new relay counts as active until the first check, so one idle
+   * check interval always passes before it can be closed as idle (the server's timer phase is arbitrary) */
+  private activity = 1;
   private idleChecks = 0;
   private closed = false;
   private firstEnd: RelayEnd | undefined;
@@ -26,17 +28,20 @@ export class Relay {
     private readonly task: TaskContext,
     private readonly stats: ServerStats | null,
     private readonly onDone: (end: RelayEnd, relay: Relay) => void,
-    speedLimit?: { shiftMillis: number; maxUpload: number; maxDownload: number },
+    /** per-connection speed limit (tcp_sock_speed_limit); null or disabled = unlimited */
+    limit: TcpSpeedLimit | null = null,
   ) {
-    if (speedLimit) {
-      const t = throttlesFor(speedLimit, () => !upstream.writableNeedDrain, () => !client.writableNeedDrain);
-      this.upThrottle = t.up;
-      this.downThrottle = t.down;
+    if (limit?.enabled) {
+      this.upLimit = new SliceBudget(limit.shiftMillis, limit.maxUpload, client, () => this.clientBackpressured);
+      this.downLimit = new SliceBudget(limit.shiftMillis, limit.maxDownload, upstream, () => this.upstreamBackpressured);
     }
   }
 
-  private upThrottle: SpeedThrottle | null = null;
-  private downThrottle: SpeedThrottle | null = null;
+  private upLimit: SliceBudget | null = null;
+  private downLimit: SliceBudget | null = null;
+  /** set while a side is paused because the other side's write buffer is full */
+  clientBackpressured = false;
+  upstreamBackpressured = false;
 
   start(): void {
     const { client, upstream, task } = this;
@@ -45,23 +50,31 @@ export class Relay {
       if (this.stats) this.stats.inBytes += chunk.length;
       this.activity++;
       task.rWrBytes += chunk.length;
-      if (!upstream.write(chunk)) client.pause();
-      if (this.upThrottle) this.upThrottle.consume(chunk.length, client);
+      if (!upstream.write(chunk)) {
+        this.clientBackpressured = true;
+        client.pause();
+      }
+      if (this.upLimit) this.upLimit.spend(chunk.length);
     });
     upstream.on('data', (chunk: Buffer) => {
       task.rRdBytes += chunk.length;
       this.activity++;
       task.cWrBytes += chunk.length;
       if (this.stats) this.stats.outBytes += chunk.length;
-      if (!client.write(chunk)) upstream.pause();
-      if (this.downThrottle) this.downThrottle.consume(chunk.length, upstream);
+      if (!client.write(chunk)) {
+        this.upstreamBackpressured = true;
+        upstream.pause();
+      }
+      if (this.downLimit) this.downLimit.spend(chunk.length);
     });
-    // a drain resumes the reader unless the throttle holds it; the throttle resumes it when it may
+    // A side paused by the speed limit stays paused until its slice ends, whatever the other side's drain says.
     upstream.on('drain', () => {
-      if (!this.upThrottle?.blocked) client.resume();
+      this.clientBackpressured = false;
+      if (!this.upLimit?.waiting) client.resume();
     });
     client.on('drain', () => {
-      if (!this.downThrottle?.blocked) upstream.resume();
+      this.upstreamBackpressured = false;
+      if (!this.downLimit?.waiting) upstream.resume();
     });
     // Half-close: a FIN from one side is passed on as a FIN to the other; each socket closes by itself once
     // both of its directions are done, and the relay ends when both have closed.
@@ -123,11 +136,58 @@ export class Relay {
   private finish(end: RelayEnd): void {
     if (this.closed) return;
     this.closed = true;
+    this.upLimit?.stop();
+    this.downLimit?.stop();
     clearTimeout(this.lingerTimer);
-    this.upThrottle?.stop();
-    this.downThrottle?.stop();
     this.client.destroy();
     this.upstream.destroy();
     this.onDone(end, this);
+  }
+}
+
+/**
+ * Bytes a reading side may take per time slice of 2^shift ms (g3's socket speed limit). Once the slice's budget
+ * is spent the side is paused until the slice ends; one timer per limited relay direction, only while waiting.
+ */
+class SliceBudget {
+  private readonly sliceMs: number;
+  private sliceEnd = 0;
+  private used = 0;
+  waiting = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(shift: number, private readonly max: number, private readonly source: Socket, private readonly backpressured: () => boolean) {
+    this.sliceMs = 1 << shift;
+  }
+
+  spend(n: number): void {
+    const now = performance.now();
+    if (now >= this.sliceEnd) {
+      // slices that passed pay back what was over budget before
+      const passed = this.sliceEnd === 0 ? 1 : Math.floor((now - this.sliceEnd) / this.sliceMs) + 1;
+      this.used = Math.max(0, this.used - passed * this.max);
+      this.sliceEnd = this.sliceEnd === 0 ? now + this.sliceMs : this.sliceEnd + passed * this.sliceMs;
+    }
+    this.used += n;
+    if (this.used < this.max || this.waiting) return;
+    this.waiting = true;
+    this.source.pause();
+    this.timer = setTimeout(this.wake, this.sliceEnd - now);
+  }
+
+  private readonly wake = (): void => {
+    // one slice passed: it pays for `max` bytes; a chunk bigger than the budget keeps the side paused longer
+    this.used -= this.max;
+    this.sliceEnd += this.sliceMs;
+    if (this.used >= this.max) {
+      this.timer = setTimeout(this.wake, this.sliceMs);
+      return;
+    }
+    this.waiting = false;
+    if (!this.backpressured()) this.source.resume();
+  };
+
+  stop(): void {
+    clearTimeout(this.timer);
   }
 }

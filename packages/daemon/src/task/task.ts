@@ -41,6 +41,14 @@ export class TaskContext {
   stage: TaskStage = 'Created';
   user: string | undefined;
   userGroup: string | undefined;
+  /** g3 username params (`user+key=value+...`) of the authenticated name, for route escapers; undefined if none */
+  usernameParams: ReadonlyMap<string, string> | undefined;
+  /** per-user overrides the escapers apply (set by auth/ from the user's config) */
+  userResolve: import('../auth/task-user.js').UserResolveOverrides | undefined;
+  /** called once as the task finishes, before its log line (per-user counters, log_rate_limit) */
+  onFinish: ((t: TaskContext) => void) | undefined;
+  /** set by onFinish when the user's log_rate_limit drops this task's log line */
+  skipLog = false;
   escaper: string | undefined;
   upstream: Upstream | undefined;
   /** Set when the task ends in an error. */
@@ -57,6 +65,8 @@ export class TaskContext {
   nextPeerAddr: string | undefined;
   tcpConnectTries = 0;
   tcpConnectSpend: number | undefined;
+  /** What the client asked for about the way out (set by servers, read by escapers). */
+  egressPath: import('../escape/egress-path.js').EgressPathSelection | undefined;
   // byte counters: c = client side, r = remote side; rd = read by us, wr = written by us
   cRdBytes = 0;
   cWrBytes = 0;

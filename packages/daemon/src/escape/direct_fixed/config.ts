@@ -1,6 +1,6 @@
 import {
   parseHappyEyeballs, parseNetworkAcl, parseResolveRedirection, parseResolveStrategy, parseTcpConnect,
-  parseTcpKeepalive, normalizeIp, type NetworkAcl,
+  parseTcpKeepalive, parseTcpMiscOpts, normalizeIp, type NetworkAcl,
 } from '@sluice/common';
 import type { BaseConfig, ParseContext } from '../../runtime/object-def.js';
 import type { QueryStrategy } from '../../resolve/types.js';
@@ -15,6 +15,8 @@ export interface ConnectTuning {
   firstAddressFamilyCount: number;
   attemptDelayMs: number;
   keepAlive: { enable: boolean; idleMs: number };
+  /** TCP_NODELAY on upstream sockets (tcp_misc_opts.no_delay, default on); the other misc options have no Node API */
+  noDelay: boolean;
 }
 
 export interface DirectFixedConfig extends BaseConfig {
@@ -22,6 +24,9 @@ export interface DirectFixedConfig extends BaseConfig {
   egress: NetworkAcl;
   bindIps4: string[];
   bindIps6: string[];
+  /** bind_ip in written order: egress path number ids index this list */
+  bindIps: string[];
+  enablePathSelection: boolean;
   noIpv4: boolean;
   noIpv6: boolean;
   redirect: ReturnType<typeof parseResolveRedirection> | undefined;
@@ -44,6 +49,7 @@ export function parseConnectTuning(v: Record<string, unknown>): ConnectTuning {
     firstAddressFamilyCount: he.firstAddressFamilyCount,
     attemptDelayMs: he.connectionAttemptDelayMs,
     keepAlive: { enable: ka.enabled, idleMs: ka.idleTimeMs },
+    noDelay: v.tcp_misc_opts === undefined ? true : parseTcpMiscOpts(v.tcp_misc_opts).noDelay ?? true,
   };
 }
 
@@ -65,6 +71,8 @@ export function parseDirectFixedConfig(v: Record<string, unknown>, ctx: ParseCon
     egress: parseNetworkAcl(v.egress_network_filter, 'egress'),
     bindIps4,
     bindIps6,
+    bindIps: [...bind.map((ip) => normalizeIp(ip)!)],
+    enablePathSelection: v.enable_path_selection === true,
     noIpv4: v.no_ipv4 === true,
     noIpv6: v.no_ipv6 === true,
     redirect: v.resolve_redirection === undefined ? undefined : parseResolveRedirection(v.resolve_redirection),

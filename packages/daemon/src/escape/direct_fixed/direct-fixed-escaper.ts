@@ -4,11 +4,16 @@ import { toSluiceError } from '@sluice/common';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
 import { formatUpstream } from '../../task/task.js';
+import { userConnectOptions } from '../../auth/task-user.js';
 import { directConnect, type DirectConnectOptions } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 import type { DirectFixedConfig } from './config.js';
+import { directUdpConnect, directUdpRelay, type DirectUdpContext } from './udp.js';
 
 export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
   readonly logName = 'DirectFixed';
@@ -35,11 +40,22 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     this.opts = DirectFixedEscaper.options(cfg);
   }
 
+  /** With enable_path_selection, a client's egress path number id pins one bind_ip (1 = the first written). */
+  private optionsFor(task: TaskContext): DirectConnectOptions {
+    const c = this.config;
+    if (!c.enablePathSelection || c.bindIps.length === 0) return this.opts;
+    const i = task.egressPath?.selectNumberId(this.name, c.bindIps.length);
+    if (i === undefined) return this.opts;
+    const ip = c.bindIps[i]!;
+    const v6 = ip.includes(':');
+    return { ...this.opts, bindIps4: v6 ? [] : [ip], bindIps6: v6 ? [ip] : [], noIpv4: c.noIpv4 || v6, noIpv6: c.noIpv6 || !v6 };
+  }
+
   async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
     this.stats.taskTotal++;
     this.stats.connAttempt++;
     try {
-      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, this.opts, this.stats, signal);
+      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal);
       this.stats.connEstablish++;
       const info = {
         nextBindIp: r.bindIp,
@@ -77,6 +93,21 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
       }
     }
     return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}|${tls ? 's' : ''}|${upstream.host}|${upstream.port}` };
+  }
+
+  /** UDP is in udp.ts; these only hand it this escaper's current options. */
+  private udpContext(): DirectUdpContext {
+    return { name: this.name, logName: this.logName, opts: this.opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver) };
+  }
+
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    this.stats.taskTotal++;
+    return directUdpConnect(this.udpContext(), task, upstream, receiver, signal);
+  }
+
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    this.stats.taskTotal++;
+    return directUdpRelay(this.udpContext(), task, receiver, signal);
   }
 
   async close(): Promise<void> {}

@@ -14,10 +14,13 @@ export const directFixedSchema = objectSchema(['direct_fixed'], {
   happy_eyeballs: g3('happy_eyeballs', 'RFC 8305 tuning: resolution_delay, second_resolution_timeout, first_address_family_count, connection_attempt_delay.'),
   tcp_keepalive: g3('tcp_keepalive', 'TCP keepalive on upstream sockets (default off).'),
   tcp_misc_opts: g3('tcp_misc_opts', 'Socket options for upstream TCP sockets (no_delay is always on).'),
-  udp_misc_opts: g3('tcp_misc_opts', 'Socket options for upstream UDP sockets.'),
+  udp_misc_opts: g3('udp_misc_opts', 'Socket options for upstream UDP sockets.'),
   tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per-connection speed limit towards upstreams.'),
+  tcp_conn_speed_limit: g3('tcp_speed_limit', 'Old name of tcp_sock_speed_limit.'),
+  udp_relay_speed_limit: g3('udp_speed_limit', 'Old name of udp_sock_speed_limit.'),
+  bind_foreign_port: bool('Keep the client\'s source port as well with bind_foreign; accepted for compatibility.'),
   udp_sock_speed_limit: g3('udp_speed_limit', 'Per-socket speed limit for UDP relays.'),
   use_proxy_protocol: g3('proxy_protocol', 'Send a PROXY protocol header (1 or 2) to the upstream.'),
   enable_path_selection: bool('Let clients pick the bind address by index (egress path selection).'),
   bind_foreign: bool('Transparent source address (TPROXY); accepted for compatibility.'),
-}, { aliases: { egress_net_filter: 'egress_network_filter' } });
+}, { aliases: { egress_net_filter: 'egress_network_filter', tcp_conn_limit: 'tcp_conn_speed_limit', udp_relay_limit: 'udp_relay_speed_limit' } });

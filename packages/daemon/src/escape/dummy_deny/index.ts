@@ -23,6 +23,12 @@ export class DummyDenyEscaper implements Escaper {
   httpForwardConnect(task: TaskContext): Promise<never> {
     return this.deny(task);
   }
+  udpSetupConnection(task: TaskContext): Promise<never> {
+    return this.deny(task);
+  }
+  udpSetupRelay(task: TaskContext): Promise<never> {
+    return this.deny(task);
+  }
   reload(cfg: BaseConfig): void {
     this.config = cfg;
   }

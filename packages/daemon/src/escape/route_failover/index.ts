@@ -7,8 +7,12 @@ import { parseDuration, SluiceError } from '@sluice/common';
 import type { BaseConfig, ObjectTypeDef, ParseContext } from '../../runtime/object-def.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
+import { RouteStats } from '../../stat/extra-stats.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 
 export interface RouteFailoverConfig extends BaseConfig {
   primary: string;
@@ -39,11 +43,13 @@ function parse(v: Record<string, unknown>, ctx: ParseContext): RouteFailoverConf
 }
 
 /** Run `attempt` on the primary, and on the standby after the delay or a primary failure; first success wins. */
-function race<T extends TcpConnection>(
+function race<T>(
+  rs: RouteStats,
   cfg: RouteFailoverConfig,
   runtime: Runtime,
   signal: AbortSignal,
   attempt: (e: Escaper, signal: AbortSignal) => Promise<T>,
+  discard: (loser: T) => void = (c) => (c as TcpConnection).socket.destroy(),
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const ctls = [new AbortController(), new AbortController()];
@@ -58,10 +64,11 @@ function race<T extends TcpConnection>(
       const e = runtime.escaper(i === 0 ? cfg.primary : cfg.standby);
       attempt(e, ctls[i]!.signal).then((conn) => {
         if (settled) {
-          conn.socket.destroy();
+          discard(conn);
           return;
         }
         settled = true;
+        rs.requestPassed++;
         clearTimeout(timer);
         ctls[1 - i]!.abort();
         finish();
@@ -72,6 +79,7 @@ function race<T extends TcpConnection>(
         if (i === 0 && !standbyStarted) startStandby();
         else if (!settled && failures >= 2) {
           settled = true;
+          rs.requestFailed++;
           finish();
           reject(lastErr instanceof SluiceError ? lastErr : new SluiceError('UPSTREAM_CONNECT_FAILED', String(lastErr)));
         }
@@ -88,20 +96,39 @@ function race<T extends TcpConnection>(
   });
 }
 
+function noUdp(e: Escaper): SluiceError {
+  return new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', `escaper ${e.name} (${e.logName}) cannot carry UDP`);
+}
+
 export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
   readonly logName = 'RouteFailover';
   readonly stats = newEscaperStats();
+  /** route.request.passed|failed */
+  readonly routeStats = new RouteStats();
   constructor(public config: RouteFailoverConfig, private readonly runtime: Runtime) {}
   get name(): string {
     return this.config.name;
   }
   tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
     this.stats.taskTotal++;
-    return race(this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
+    return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
   }
   httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
     this.stats.taskTotal++;
-    return race(this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
+    return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
+  }
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    this.stats.taskTotal++;
+    return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.udpSetupConnection
+      ? e.udpSetupConnection(task, upstream, receiver, s)
+      : Promise.reject(noUdp(e)), (u) => u.close());
+  }
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    this.stats.taskTotal++;
+    // Both legs may start; only the winner's socket stays open, so replies reach the receiver from one of them.
+    return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.udpSetupRelay
+      ? e.udpSetupRelay(task, receiver, s)
+      : Promise.reject(noUdp(e)), (u) => u.close());
   }
   reload(cfg: RouteFailoverConfig): void {
     this.config = cfg;

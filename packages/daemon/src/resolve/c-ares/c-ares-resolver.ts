@@ -4,6 +4,7 @@
 import { Resolver as DnsResolver } from 'node:dns/promises';
 import { SluiceError } from '@sluice/common';
 import type { Runtime } from '../../runtime/runtime.js';
+import { ResolverQueryStats } from '../../stat/extra-stats.js';
 import { ResolverCache, type Answer } from '../cache.js';
 import type { Resolver, ResolverStats } from '../types.js';
 import type { CAresConfig } from './config.js';
@@ -22,9 +23,25 @@ function classify(e: unknown, host: string): SluiceError {
   return new SluiceError('RESOLVE_FAILED', `dns error ${code} resolving ${host}`, { cause: e });
 }
 
+/** c-ares error codes onto g3's driver/server failure counters. */
+function countFailure(qs: ResolverQueryStats, code: string | undefined): void {
+  switch (code) {
+    case 'ETIMEOUT': qs.driverTimeout++; break;
+    case 'ECONNREFUSED': qs.driverRefused++; break;
+    case 'EBADRESP': case 'EFORMERR': qs.serverMalformed++; break;
+    case 'EREFUSED': qs.serverRefused++; break;
+    case 'ENOTFOUND': qs.serverNotFound++; break;
+    case 'ESERVFAIL': qs.serverServFail++; break;
+    default: qs.driverMalformed++;
+  }
+}
+
 export class CAresResolver implements Resolver<CAresConfig> {
   readonly logName = 'c-ares';
   readonly stats: ResolverStats = { queryTotal: 0, queryCached: 0, queryFailed: 0 };
+  /** per record type, for `resolver.query.*{rr_type}` metrics */
+  readonly queryStats = { A: new ResolverQueryStats(), AAAA: new ResolverQueryStats() };
+  private inflightCount = 0;
   private dns: DnsResolver;
   private readonly cache: ResolverCache;
   private closed = false;
@@ -59,13 +76,23 @@ export class CAresResolver implements Resolver<CAresConfig> {
   resolveFamily(host: string, family: 4 | 6): Promise<string[]> {
     if (this.closed) return Promise.reject(new SluiceError('RESOLVE_DENIED', `resolver ${this.name} is closed`));
     this.stats.queryTotal++;
-    return this.cache.lookup(`${family}/${host}`, () => this.query(host, family), (cached) => {
-      if (cached) this.stats.queryCached++;
+    const qs = family === 4 ? this.queryStats.A : this.queryStats.AAAA;
+    qs.total++;
+    const p = this.cache.lookup(`${family}/${host}`, () => this.query(host, family, qs), (cached) => {
+      if (cached) {
+        this.stats.queryCached++;
+        qs.cached++;
+      }
     });
+    qs.cacheLength = this.cache.size;
+    qs.cacheCapacity = MAX_CACHE_ENTRIES;
+    return p;
   }
 
-  private async query(host: string, family: 4 | 6): Promise<Answer> {
+  private async query(host: string, family: 4 | 6, qs: ResolverQueryStats): Promise<Answer> {
     const started = performance.now();
+    qs.driver++;
+    qs.doingLength = ++this.inflightCount;
     const dns = this.dns;
     let timer: NodeJS.Timeout | undefined;
     const guard = new Promise<never>((_, reject) => {
@@ -89,15 +116,17 @@ export class CAresResolver implements Resolver<CAresConfig> {
       if (code === 'ENODATA') return { addrs: [], ttl: this.config.negativeTtl };
       const err = e instanceof SluiceError ? e : classify(e, host);
       this.stats.queryFailed++;
+      countFailure(qs, code);
       this.logError(host, family, err, performance.now() - started);
       throw err;
     } finally {
       clearTimeout(timer);
+      qs.doingLength = --this.inflightCount;
     }
   }
 
   private logError(host: string, family: 4 | 6, err: SluiceError, durMs: number): void {
-    const logger = this.runtime.logs.resolve;
+    const logger = this.runtime.logs.forResolver(this.name);
     if (!logger.enabled) return;
     const cause = (err.cause as DnsError | undefined)?.code;
     logger.log('Resolve', [

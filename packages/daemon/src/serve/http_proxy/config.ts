@@ -2,6 +2,7 @@ import {
   parseDuration, parseHost, parseHostFilterSet, parseHttpKeepalive, parsePortAcl, parseSize, parseTcpSpeedLimit,
   type HostFilterSet, type PortAcl, type TcpSpeedLimit,
 } from '@sluice/common';
+import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsClient, parseTlsServer, type TlsClientConfig, type TlsServerConfig } from '../../tls/tls-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
@@ -9,6 +10,7 @@ import { parseListeningServerBase } from '../server-config.js';
 
 export interface HttpProxyConfig extends ListeningServerConfig {
   escaper: string;
+  auth: ServerAuthConfig;
   dstHosts: HostFilterSet | undefined;
   dstPorts: PortAcl | undefined;
   reqHeadTimeoutMs: number;
@@ -48,6 +50,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
   return Object.freeze({
     ...parseListeningServerBase(v, ctx, 'http_proxy'),
     escaper: v.escaper as string,
+    auth: parseServerAuth(v),
     dstHosts: v.dst_host_filter_set === undefined ? undefined : parseHostFilterSet(v.dst_host_filter_set),
     dstPorts: v.dst_port_filter === undefined ? undefined : parsePortAcl(v.dst_port_filter),
     reqHeadTimeoutMs: v.req_header_recv_timeout === undefined ? 30_000 : parseDuration(v.req_header_recv_timeout),

@@ -35,8 +35,13 @@ export function statusToCode(status: number): ErrorCode {
   }
 }
 
+let nextConnectionId = 1;
+
 export class HttpProxyConnection implements AliveWork {
+  readonly id = nextConnectionId++;
   state: State = 'head';
+  /** pool keys of upstream connections kept for this client connection only; dropped when it goes */
+  private ownKeys: string[] | null = null;
   private readonly reader: HeadReader;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
@@ -210,17 +215,17 @@ export class HttpProxyConnection implements AliveWork {
       if (sp > 0 && sp < 32) task.method = rawHead.toString('latin1', 0, sp);
     }
     task.cRdBytes = rawHead?.length ?? 0;
-    this.failTask(task, new SluiceError(statusToCode(status), `bad request: ${detail}`), status, true, this.hideEarlyError());
+    this.failTask(task, new SluiceError(statusToCode(status), `bad request: ${detail}`), status, true, '', this.hideEarlyError());
   }
 
   /**
    * End `task` with `err`, answering the client with `status` when nothing was sent yet. With `close` the
    * connection ends after the response.
    */
-  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean, silent = false): void {
+  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean, extraHeaders = '', silent = false): void {
     task.error = err;
     if (!silent && this.state !== 'closed' && !this.socket.destroyed) {
-      const res = errorResponse(status, close);
+      const res = errorResponse(status, close, extraHeaders);
       task.cWrBytes += res.length;
       if (task instanceof HttpForwardTask) task.rspStatus = status;
       this.socket.write(res);
@@ -262,7 +267,7 @@ export class HttpProxyConnection implements AliveWork {
       return;
     }
     const task = this.server.newHttpTask(this);
-    this.failTask(task, new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true, this.hideEarlyError());
+    this.failTask(task, new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true, '', this.hideEarlyError());
   };
 
   private readonly onDrain = (): void => {
@@ -304,10 +309,17 @@ export class HttpProxyConnection implements AliveWork {
     this.release();
   }
 
+  /** Remember a pool key private to this connection (its kept upstreams go when the connection goes). */
+  ownPoolKey(key: string): void {
+    if (!this.ownKeys) this.ownKeys = [key];
+    else if (!this.ownKeys.includes(key)) this.ownKeys.push(key);
+  }
+
   /** Stop counting this connection as alive work (once). */
   release(): void {
     if (this.released) return;
     this.released = true;
+    if (this.ownKeys) for (const k of this.ownKeys) this.server.pool.dropKey(k);
     this.server.connectionClosed(this);
   }
 

@@ -21,14 +21,30 @@ import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
 import { ipOfAddr, remoteConnectionInfo } from './responses.js';
 import { localTarget } from './well-known.js';
+import { runFtpOverHttp } from './ftp.js';
 
 type Decoder = ChunkedDecoder | LengthDecoder;
 type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'done';
 
+const escaperIds = new WeakMap<object, number>();
+let nextEscaperId = 1;
+/** A number per escaper config object (each reload parses a new, frozen one). */
+function escaperInstanceId(e: object): number {
+  let id = escaperIds.get(e);
+  if (id === undefined) {
+    id = nextEscaperId++;
+    escaperIds.set(e, id);
+  }
+  return id;
+}
+
+/** upstream reads up to this size are written to the client corked (one writev) */
+const SMALL_READ = 8192;
+
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** The URI as logged: truncated, and a password in userinfo replaced by `xyz` (g3's convention). */
-function loggedUri(target: string, max: number): string {
+export function loggedUri(target: string, max: number): string {
   let uri = target;
   const at = uri.indexOf('@');
   if (at > 0) {
@@ -61,6 +77,7 @@ export class ForwardExchange {
   private readonly abort = new AbortController();
   private up: HttpForwardConnection | null = null;
   private upKey = '';
+  private upShared = false;
   private reqDecoder: Decoder | null = null;
   private reqBodyDone = false;
   private rspReader: HeadReader | null = null;
@@ -110,9 +127,7 @@ export class ForwardExchange {
     if (!target) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `not a proxy request (target '${req.target.slice(0, 64)}')`), 400);
     }
-    if (target.scheme === 'ftp') {
-      return this.fail(new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', 'ftp over http is not supported by this server'), 501);
-    }
+    if (target.scheme === 'ftp') return runFtpOverHttp(conn, req, target, task);
     this.https = target.scheme === 'https';
     this.path = target.path;
     const defaultPort = this.https ? 443 : 80;
@@ -129,11 +144,17 @@ export class ForwardExchange {
     const upstream: Upstream = { host: target.host, port: target.port, ipFamily: target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0 };
     this.upstream = upstream;
     task.upstream = upstream;
-    const denied = conn.server.checkDestination(upstream);
-    if (denied) return this.fail(denied, 403);
     if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder();
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
+    if (cfg.auth.userGroup) {
+      const refused = await conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
+      if (refused) return this.fail(refused.error, refused.status, false, refused.headers);
+    }
+    // after authentication, as g3: an unauthenticated client learns nothing of the server's filters
+    const denied = conn.server.checkDestination(upstream);
+    if (denied) return this.fail(denied, 403);
     await this.connectAndSend();
   }
 
@@ -141,10 +162,18 @@ export class ForwardExchange {
     const { conn, task } = this;
     const escaper = conn.server.escaper();
     task.escaper = escaper.name;
-    const key = `${escaper.name}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
+    // Kept connections are shared by all clients only where the escaper's choice depends on the destination
+    // alone (direct_fixed, no user whose identity may steer it); otherwise they stay with this client
+    // connection. The escaper's config object is part of the key, so after a reload (in place or respawn) no
+    // connection made under the old config is reused.
+    const shared = escaper.config.type === 'direct_fixed' && !conn.server.config.auth.userGroup;
+    const key = `${escaperInstanceId(escaper.config)}|${shared ? '' : conn.id}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
     this.upKey = key;
+    this.upShared = shared;
     const pooled = forceNew ? null : conn.server.pool.take(key);
     if (pooled) {
+      // a reused connection is still a task of the escaper (its task.total counts requests, as a new one would)
+      escaper.stats.taskTotal++;
       this.up = pooled;
       task.reuseConnection = true;
       task.nextPeerAddr = pooled.info.nextPeerAddr;
@@ -304,10 +333,13 @@ export class ForwardExchange {
   }
 
   /**
-   * Everything one upstream read produces for the client (response head, body, chunk framing) goes out in one
-   * writev: corking saves a syscall per piece, the largest per-request cost on the keep-alive path.
+   * Everything one small upstream read produces for the client (response head, body, chunk framing) goes out in
+   * one writev: corking saves a syscall per piece, the largest per-request cost on the keep-alive path.
    */
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    // Only small reads are corked: a corked write above the high-water mark makes the socket emit a real
+    // 'drain' later, which would resume the upstream behind the back of a user speed limit (auth/speed-limit)
+    if (chunk.length > SMALL_READ) return this.handleUpstreamData(chunk);
     const client = this.conn.socket;
     client.cork();
     this.handleUpstreamData(chunk);
@@ -499,6 +531,7 @@ export class ForwardExchange {
     // a throttle pause must not travel with the socket into the pool
     if (conn.downThrottle?.blocked) conn.downThrottle.stop();
     if (!reusable || !conn.server.pool.put(this.upKey, up)) up.socket.destroy();
+    else if (!this.upShared) conn.ownPoolKey(this.upKey);
     this.up = null;
     conn.server.endTask(task);
     // If the client is still sending a body the origin did not wait for, the connection can't be reused.
@@ -535,13 +568,13 @@ export class ForwardExchange {
   }
 
   /** Answer with an error status (nothing sent yet) and end the task. */
-  private fail(err: SluiceError, status: number, forceClose = false): void {
+  private fail(err: SluiceError, status: number, forceClose = false, extraHeaders = ''): void {
     this.phase = 'done';
     clearTimeout(this.rspTimer);
     this.conn.exchange = null;
     // Keep the client connection only if the request body is fully read (or there was none).
     const close = forceClose || !this.reqBodyDone || !this.req.keepAlive;
-    this.conn.failTask(this.task, err, status, close);
+    this.conn.failTask(this.task, err, status, close, extraHeaders);
   }
 
   private endAsClientGone(err: SluiceError): void {

@@ -1,4 +1,5 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
+import { serverAuthFields } from '../../auth/server-auth-config.js';
 import { tlsField } from '../../tls/tls-config.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
@@ -7,6 +8,7 @@ export const TYPE_NAMES = ['http_proxy', 'httpproxy'] as const;
 export const httpProxySchema = objectSchema(TYPE_NAMES, {
   ...commonServerFields,
   ...listeningServerFields,
+  ...serverAuthFields,
   escaper: str('Escaper every task of this server goes to (required).'),
   dst_host_filter_set: g3('host_filter_set', 'Which destination hosts may be reached (exact, child, regex, subnet rules).'),
   dst_port_filter: g3('port_acl', 'Which destination ports may be reached.'),

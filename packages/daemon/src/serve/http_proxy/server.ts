@@ -1,7 +1,10 @@
 /** The `http_proxy` server: an HTTP/1.x forward proxy (absolute-form forwarding and CONNECT tunnels). */
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { isForbidden, SluiceError } from '@sluice/common';
+import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
+import type { RequestHead } from '@sluice/protocol';
+import { authorizeHttpProxyRequest } from '../../auth/http-proxy-auth.js';
+import type { AuthDenied } from '../../auth/server-auth.js';
 import type { Escaper } from '../../escape/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { HttpForwardTask } from '../../task/http-task.js';
@@ -125,6 +128,11 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
 
   endTask(t: TaskContext): void {
     if (finishTask(t, this.runtime.logs.task)) this.stats.taskAlive--;
+  }
+
+  /** The user auth step (auth/ owns it): null when the request may go on. */
+  authorize(c: HttpProxyConnection, req: RequestHead, task: TaskContext, type: ProxyRequestType, upstream: Upstream): Promise<AuthDenied | null> {
+    return authorizeHttpProxyRequest(this.runtime, c, req, task, type, upstream);
   }
 
   /** The server's destination filters; returns the error to answer with, or null when allowed. */

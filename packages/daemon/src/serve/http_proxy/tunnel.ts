@@ -32,6 +32,15 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   }
   const upstream0 = { host: target.host, port: target.port, ipFamily: (target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0) as 0 | 4 | 6 };
   task.upstream = upstream0;
+  if (server.config.auth.userGroup) {
+    const refused = await server.authorize(conn, head, task, 'HttpConnect', upstream0);
+    if (conn.state === 'closed') {
+      task.error = new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication');
+      server.endTask(task);
+      return;
+    }
+    if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers);
+  }
   const denied = server.checkDestination(upstream0);
   if (denied) return conn.failTask(task, denied, 403, true);
   const escaper = server.escaper();

@@ -71,6 +71,12 @@ export class UpstreamPool {
     return true;
   }
 
+  /** Close every kept connection under `key`. */
+  dropKey(key: string): void {
+    const list = this.byKey.get(key);
+    if (list) for (const e of [...list]) e.onGone();
+  }
+
   remove(e: Entry): void {
     const list = this.byKey.get(e.key);
     if (!list) return;

@@ -1,0 +1,270 @@
+/**
+ * The auth step of the proxy servers: who is the client (credentials → user), and may this user do this
+ * request (expiry, blocking, ACLs, rate and alive limits). Servers call one function at the start of each
+ * task and act on the answer; everything user-shaped lives here.
+ *
+ * HTTP: `authorizeHttpRequest` per request. A keep-alive connection remembers the Proxy-Authorization it
+ * last verified and the user it gave, so only a changed header (or a changed user set) is checked again.
+ * SOCKS: `authenticateUser` once per connection (RFC 1929), then `authorizeTask` per command.
+ */
+import type { Socket } from 'node:net';
+import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
+import type { Runtime } from '../runtime/runtime.js';
+import type { UserRequestType, UserStats } from '../stat/user-stats.js';
+import type { TaskContext, Upstream } from '../task/task.js';
+import type { BasicUserGroup } from './group.js';
+import type { ServerAuthConfig } from './server-auth-config.js';
+import { throttleClientSocket } from './speed-limit.js';
+import type { User } from './user.js';
+
+export interface ClientFacts {
+  clientIp: string;
+}
+
+/** What a server needs to answer a refused task. */
+export interface AuthDenied {
+  readonly error: SluiceError;
+  /** HTTP status (407 for missing/bad credentials) */
+  readonly status: number;
+  /** extra response header lines (`Proxy-Authenticate`), each ending in CRLF */
+  readonly headers: string;
+}
+
+export type AuthenticateResult = { readonly ok: true; readonly user: User } | { readonly ok: false; readonly error: SluiceError };
+
+function group(runtime: Runtime, name: string): BasicUserGroup | undefined {
+  return runtime.gen?.maps.user_group.get(name) as BasicUserGroup | undefined;
+}
+
+/**
+ * Check a user name and password against a user group (SOCKS5 RFC 1929, or any server with its own
+ * credentials). Unknown names fall back to the group's anonymous user when it has one. Passwords are
+ * never logged or kept beyond a digest of successful checks.
+ */
+export async function authenticateUser(
+  runtime: Runtime, groupName: string, username: string, password: string | Buffer, client: ClientFacts,
+): Promise<AuthenticateResult> {
+  const g = group(runtime, groupName);
+  if (!g) return { ok: false, error: new SluiceError('CLIENT_AUTH_FAILED', `user group '${groupName}' does not exist`) };
+  const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+  const r = await g.authenticate(username, pw);
+  void client;
+  if (r.ok) return r;
+  if (r.why === 'unknown_user') {
+    const anon = g.anonymousUser();
+    if (anon) return { ok: true, user: anon };
+  }
+  const why = r.why === 'unavailable' ? 'the user directory is unavailable' : r.why === 'unknown_user' ? 'unknown user' : 'wrong password';
+  return { ok: false, error: new SluiceError('CLIENT_AUTH_FAILED', `authentication failed for user '${username}': ${why}`) };
+}
+
+/** The anonymous user of a group (a client that sent no credentials), if it has one. */
+export function anonymousUser(runtime: Runtime, groupName: string): User | undefined {
+  return group(runtime, groupName)?.anonymousUser();
+}
+
+// ---- per-task authorization -----------------------------------------------------------------------------
+
+export interface TaskAuthInput {
+  readonly serverName: string;
+  readonly requestType: ProxyRequestType;
+  readonly clientIp: string;
+  /** undefined when the task has no destination yet (SOCKS UDP ASSOCIATE): destination rules are skipped */
+  readonly upstream: Upstream | undefined;
+  readonly userAgent?: string | undefined;
+  /** first task of this user on this client connection (connection_rate_limit, user.connection.total) */
+  readonly newConnection: boolean;
+  /** the client socket: the user's speed limits are applied to it */
+  readonly clientSocket?: Socket;
+}
+
+/** g3's `request` metric tag of each request type */
+const REQUEST_TAG: Readonly<Record<ProxyRequestType, UserRequestType>> = {
+  HttpForward: 'http_forward',
+  HttpsForward: 'https_forward',
+  FtpOverHttp: 'ftp_over_http',
+  HttpConnect: 'http_connect',
+  SocksTcpConnect: 'socks_tcp_connect',
+  SocksUdpAssociate: 'socks_udp_associate',
+};
+
+function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE' | 'FORBIDDEN_DESTINATION' | 'CLIENT_USER_BLOCKED' | 'CLIENT_RATE_LIMITED', why: string): SluiceError {
+  (stats[field] as number)++;
+  return new SluiceError(code, why);
+}
+
+/**
+ * May `user` run this task? Checks in g3's order; on success the task carries the user (name in the task
+ * log, user counters at finish, resolve overrides for the escaper). A blocked user is answered only after
+ * its `block_and_delay`. Returns null when allowed.
+ */
+export async function authorizeTask(user: User, task: TaskContext, input: TaskAuthInput): Promise<SluiceError | null> {
+  const c = user.config;
+  const stats = user.statsFor(input.serverName, REQUEST_TAG[input.requestType]);
+  task.user = user.name;
+  task.userGroup = user.groupName;
+  if (input.newConnection) stats.connTotal++;
+  if (user.isExpired()) return deny(stats, 'forbiddenUserExpired', 'FORBIDDEN_BY_RULE', `user '${user.name}' has expired`);
+  if (c.blockAndDelayMs !== undefined) {
+    if (c.blockAndDelayMs > 0) await new Promise((r) => setTimeout(r, c.blockAndDelayMs).unref());
+    return deny(stats, 'forbiddenUserBlocked', 'CLIENT_USER_BLOCKED', `user '${user.name}' is blocked`);
+  }
+  if (c.ingressFilter && isForbidden(c.ingressFilter.check(input.clientIp))) {
+    return deny(stats, 'forbiddenSrcBlocked', 'FORBIDDEN_BY_RULE', `client ${input.clientIp} is not allowed for user '${user.name}'`);
+  }
+  if (c.proxyRequestFilter && isForbidden(c.proxyRequestFilter.check(input.requestType))) {
+    return deny(stats, 'forbiddenProtoBanned', 'FORBIDDEN_BY_RULE', `${input.requestType} is not allowed for user '${user.name}'`);
+  }
+  if (input.newConnection && user.connLimiter && !user.connLimiter.tryTake()) {
+    return deny(stats, 'forbiddenRateLimited', 'CLIENT_RATE_LIMITED', `connection rate limit of user '${user.name}' reached`);
+  }
+  if (user.requestLimiter && !user.requestLimiter.tryTake()) {
+    return deny(stats, 'forbiddenRateLimited', 'CLIENT_RATE_LIMITED', `request rate limit of user '${user.name}' reached`);
+  }
+  if (c.requestMaxAlive > 0 && user.aliveRequests >= c.requestMaxAlive) {
+    return deny(stats, 'forbiddenFullyLoaded', 'CLIENT_RATE_LIMITED', `user '${user.name}' has ${user.aliveRequests} requests alive (request_max_alive)`);
+  }
+  if (c.userAgentFilter && input.userAgent !== undefined && isForbidden(c.userAgentFilter.check(input.userAgent))) {
+    return deny(stats, 'forbiddenUaBlocked', 'FORBIDDEN_BY_RULE', `user agent is not allowed for user '${user.name}'`);
+  }
+  const up = input.upstream;
+  if (up && c.dstPortFilter && isForbidden(c.dstPortFilter.check(up.port))) {
+    return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `port ${up.port} is forbidden for user '${user.name}'`);
+  }
+  if (up && c.dstHostFilter && isForbidden(c.dstHostFilter.check(up.host))) {
+    return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `host ${up.host} is forbidden for user '${user.name}'`);
+  }
+  // allowed: the task now counts as the user's
+  const site = up ? user.siteOf(up.host) : undefined;
+  const siteStats = site ? user.siteStatsFor(site.id, input.serverName) : undefined;
+  stats.requestTotal++;
+  stats.requestAlive++;
+  if (siteStats) {
+    siteStats.requestTotal++;
+    siteStats.requestAlive++;
+  }
+  user.aliveRequests++;
+  if (c.resolveStrategy || c.resolveRedirection || site?.resolveStrategy) {
+    task.userResolve = { strategy: site?.resolveStrategy ?? c.resolveStrategy, redirection: c.resolveRedirection };
+  }
+  if (input.clientSocket) throttleClientSocket(input.clientSocket, user);
+  task.onFinish = (t) => {
+    user.aliveRequests--;
+    stats.requestAlive--;
+    stats.inBytes += t.cRdBytes;
+    stats.outBytes += t.cWrBytes;
+    if (siteStats) {
+      siteStats.requestAlive--;
+      siteStats.inBytes += t.cRdBytes;
+      siteStats.outBytes += t.cWrBytes;
+    }
+    if (t.escaper !== undefined && (t.rRdBytes > 0 || t.rWrBytes > 0)) {
+      const up = user.upstreamStatsFor(t.escaper);
+      up.upstreamInBytes += t.rRdBytes;
+      up.upstreamOutBytes += t.rWrBytes;
+    }
+    if (user.logLimiter && !user.logLimiter.tryTake()) {
+      stats.forbiddenLogSkipped++;
+      t.skipLog = true;
+    }
+  };
+  return null;
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------------------
+
+interface ConnAuth {
+  header: string;
+  user: User;
+  generation: number;
+}
+
+/** Per client connection: the last verified Proxy-Authorization and its user. */
+const connAuth = new WeakMap<object, ConnAuth>();
+const realmHeaders = new Map<string, string>();
+
+function proxyAuthenticate(realm: string): string {
+  let h = realmHeaders.get(realm);
+  if (!h) {
+    h = `Proxy-Authenticate: Basic realm="${realm.replace(/["\\\r\n]/g, '')}"\r\n`;
+    if (realmHeaders.size < 64) realmHeaders.set(realm, h);
+  }
+  return h;
+}
+
+/** Split `user+key=value+...` when the server reads username params; the base name authenticates. */
+function splitParams(auth: ServerAuthConfig, raw: string, task: TaskContext): string {
+  const p = auth.usernameParams;
+  if (!p) return raw;
+  const plus = raw.indexOf('+');
+  if (plus < 0) return raw;
+  const params = new Map<string, string>();
+  for (const seg of raw.slice(plus + 1).split('+')) {
+    const eq = seg.indexOf('=');
+    if (eq > 0) params.set(seg.slice(0, eq), seg.slice(eq + 1));
+  }
+  task.usernameParams = params;
+  return p.realUsername(raw);
+}
+
+export interface HttpAuthInput extends TaskAuthInput {
+  /** the client connection object (keys the per-connection cache) */
+  readonly connection: object;
+  readonly proxyAuthorization: string | undefined;
+}
+
+/**
+ * Authenticate and authorize one HTTP proxy request. Returns the user when the request may go on (the task
+ * then carries it), or what to answer: 407 with `Proxy-Authenticate` for missing or bad
+ * credentials, 403 for a forbidden user or destination, 429 for a rate limit.
+ */
+export async function authorizeHttpRequest(runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput): Promise<User | AuthDenied> {
+  const g = group(runtime, auth.userGroup);
+  const challenge = proxyAuthenticate(auth.realm);
+  const stats = runtime.server(input.serverName)?.stats;
+  const fail = (error: SluiceError): AuthDenied => {
+    if (stats) stats.forbiddenAuthFailed++;
+    return { error, status: 407, headers: challenge };
+  };
+  if (!g) return fail(new SluiceError('CLIENT_AUTH_FAILED', `user group '${auth.userGroup}' does not exist`));
+  const header = input.proxyAuthorization;
+  let user: User | undefined;
+  let newConnection = input.newConnection;
+  const cached = connAuth.get(input.connection);
+  if (header === undefined) {
+    user = g.anonymousUser();
+    if (!user) return fail(new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
+  } else if (cached && cached.header === header && cached.generation === g.generation) {
+    user = cached.user;
+    if (task.usernameParams === undefined && auth.usernameParams) splitParams(auth, decodeBasic(header)?.user ?? '', task);
+    newConnection = false;
+  } else {
+    const cred = decodeBasic(header);
+    if (!cred) return fail(new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
+    const name = splitParams(auth, cred.user, task);
+    const r = await authenticateUser(runtime, auth.userGroup, name, cred.password, { clientIp: input.clientIp });
+    if (!r.ok) {
+      // the task log names who tried, never with what password
+      task.user = name;
+      return fail(r.error);
+    }
+    user = r.user;
+    newConnection = !cached || cached.user !== user;
+    connAuth.set(input.connection, { header, user, generation: g.generation });
+  }
+  const err = await authorizeTask(user, task, { ...input, newConnection });
+  if (!err) return user;
+  if (err.code === 'FORBIDDEN_DESTINATION' && stats) stats.forbiddenDestDenied++;
+  if (err.code === 'CLIENT_USER_BLOCKED' && stats) stats.forbiddenUserBlocked++;
+  return { error: err, status: err.httpStatus, headers: '' };
+}
+
+/** `Basic base64(user:password)` → parts; null for another scheme or bad encoding. */
+function decodeBasic(header: string): { user: string; password: Buffer } | null {
+  const h = header.trim();
+  if (h.length < 7 || h.slice(0, 6).toLowerCase() !== 'basic ') return null;
+  const raw = Buffer.from(h.slice(6).trim(), 'base64');
+  const colon = raw.indexOf(0x3a);
+  if (colon < 0) return null;
+  return { user: raw.toString('utf8', 0, colon), password: raw.subarray(colon + 1) };
+}

@@ -1,0 +1,116 @@
+/**
+ * A live user: its config plus what it counts at runtime (rate limiters, alive requests, per-server
+ * stats, verified-password cache). A dynamic user whose config did not change across a refresh keeps its
+ * object, and with it its counters.
+ */
+import { createHash } from 'node:crypto';
+import { UserStats, type UserRequestType, type UserStatsEntry } from '../stat/user-stats.js';
+import { ByteBucket, RateLimiter } from './limiter.js';
+import { tokenIsSlow, verifyToken } from './token.js';
+import type { UserConfig, UserSiteConfig } from './user-config.js';
+
+export type UserType = 'Static' | 'Dynamic' | 'Anonymous' | 'Unmanaged';
+
+/** Verified password digests kept per user; a few cover a user's clients rotating between passwords. */
+const VERIFIED_CACHE_SIZE = 8;
+
+export class User {
+  readonly connLimiter: RateLimiter | undefined;
+  readonly requestLimiter: RateLimiter | undefined;
+  readonly logLimiter: RateLimiter | undefined;
+  readonly uploadBucket: ByteBucket | undefined;
+  readonly downloadBucket: ByteBucket | undefined;
+  aliveRequests = 0;
+  /** client-side counters per server and request type (key `server|request`) */
+  private readonly stats = new Map<string, { server: string; request: UserRequestType; stats: UserStats }>();
+  /** upstream-side counters per escaper */
+  private readonly upstream = new Map<string, UserStats>();
+  /** per explicit site id, then per server (key `site|server`) */
+  private readonly sites = new Map<string, { siteId: string; server: string; stats: UserStats }>();
+  private readonly verified = new Set<string>();
+
+  constructor(readonly config: UserConfig, readonly type: UserType, readonly groupName: string) {
+    const c = config;
+    this.connLimiter = c.connectionRateLimit && new RateLimiter(c.connectionRateLimit);
+    this.requestLimiter = c.requestRateLimit && new RateLimiter(c.requestRateLimit);
+    this.logLimiter = c.logRateLimit && new RateLimiter(c.logRateLimit);
+    this.uploadBucket = c.tcpAllUploadSpeedLimit && new ByteBucket(c.tcpAllUploadSpeedLimit);
+    this.downloadBucket = c.tcpAllDownloadSpeedLimit && new ByteBucket(c.tcpAllDownloadSpeedLimit);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  statsFor(server: string, request: UserRequestType = 'http_forward'): UserStats {
+    const key = `${server}|${request}`;
+    let s = this.stats.get(key);
+    if (!s) {
+      s = { server, request, stats: new UserStats() };
+      this.stats.set(key, s);
+    }
+    return s.stats;
+  }
+
+  upstreamStatsFor(escaper: string): UserStats {
+    let s = this.upstream.get(escaper);
+    if (!s) {
+      s = new UserStats();
+      this.upstream.set(escaper, s);
+    }
+    return s;
+  }
+
+  siteStatsFor(siteId: string, server: string): UserStats {
+    const key = `${siteId}|${server}`;
+    let s = this.sites.get(key);
+    if (!s) {
+      s = { siteId, server, stats: new UserStats() };
+      this.sites.set(key, s);
+    }
+    return s.stats;
+  }
+
+  /** Every counter set of this user, as the StatsD emitter reads them (user.*, user.upstream.*, user.site.*). */
+  forEachStats(cb: (entry: UserStatsEntry) => void): void {
+    const base = { userGroup: this.groupName, user: this.name, userType: this.type };
+    for (const s of this.stats.values()) {
+      const connection = s.request.startsWith('socks') ? 'socks' : 'http';
+      cb({ ...base, server: s.server, request: s.request, connection, stats: s.stats });
+    }
+    for (const [escaper, stats] of this.upstream) cb({ ...base, escaper, stats });
+    for (const s of this.sites.values()) {
+      if (this.config.explicitSites.find((x) => x.id === s.siteId)?.emitStats) cb({ ...base, server: s.server, siteId: s.siteId, stats: s.stats });
+    }
+  }
+
+  isExpired(now = Date.now()): boolean {
+    return this.config.expireAt !== undefined && now >= this.config.expireAt;
+  }
+
+  /**
+   * Check a password against the user's token. Successful checks of slow (crypt) tokens are remembered by a
+   * digest of the password, so a keep-alive client is hashed once, not per request.
+   */
+  checkPassword(password: Buffer): boolean {
+    const token = this.config.token;
+    if (!tokenIsSlow(token)) return verifyToken(token, password);
+    const key = createHash('sha256').update(password).digest('base64');
+    if (this.verified.has(key)) return true;
+    if (!verifyToken(token, password)) return false;
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.values().next().value!);
+    this.verified.add(key);
+    return true;
+  }
+
+  /** The explicit site `host` belongs to, if any (exact, then child, then subnet). */
+  siteOf(host: string): UserSiteConfig | undefined {
+    const sites = this.config.explicitSites;
+    if (sites.length === 0) return undefined;
+    const h = host.toLowerCase();
+    for (const s of sites) if (s.exact.includes(h)) return s;
+    for (const s of sites) for (const d of s.child) if (h.endsWith(`.${d}`)) return s;
+    for (const s of sites) if (s.subnet && s.subnet.lookup(h) !== undefined) return s;
+    return undefined;
+  }
+}

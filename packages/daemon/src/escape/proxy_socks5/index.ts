@@ -1,0 +1,14 @@
+import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { parseProxySocks5Config, type ProxySocks5Config } from './config.js';
+import { ProxySocks5Escaper } from './proxy-socks5-escaper.js';
+import { proxySocks5Schema } from './schema.js';
+
+export const proxySocks5Type: ObjectTypeDef<ProxySocks5Config, ProxySocks5Escaper> = {
+  type: 'proxy_socks5',
+  logName: 'ProxySocks5',
+  schema: proxySocks5Schema('proxy_socks5'),
+  parse: (v, ctx) => parseProxySocks5Config(v, ctx, 'proxy_socks5'),
+  create: (cfg, runtime) => new ProxySocks5Escaper(cfg, runtime),
+  dependsOn: (cfg) => ({ resolver: cfg.resolver ? [cfg.resolver] : [] }),
+  diff: (a, b) => (JSON.stringify(a.raw) === JSON.stringify(b.raw) && a.baseDir === b.baseDir ? 'none' : 'reload'),
+};

@@ -1,0 +1,58 @@
+/**
+ * Moves one HTTP message body to a sink while re-framing it: the incoming framing (Content-Length, chunked, or
+ * until close) is decoded and the outgoing one written canonically, so no framing quirk of one peer reaches the
+ * other. Chunked output writes one chunk per piece of data read; trailers are dropped (a plain last chunk).
+ *
+ * `push()` takes socket data and returns -1 while the body continues, or the offset just after its end (bytes
+ * after it belong to the next message). A false return from the sink means "stop reading": the caller pauses.
+ */
+import { ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, LAST_CHUNK, LengthDecoder } from '@sluice/protocol';
+
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
+
+export class BodyPump {
+  private readonly decoder: ChunkedDecoder | LengthDecoder | null;
+  /** false once the sink asked us to slow down; reset by the caller's `resetPressure()` */
+  flowing = true;
+  done: boolean;
+
+  /**
+   * @param framing how the body arrives
+   * @param length Content-Length when framing is 'length'
+   * @param chunkedOut write the body as chunked (else as-is: the head carries a length or the body ends at close)
+   * @param sink writes bytes to the peer; returns false on backpressure
+   */
+  constructor(readonly framing: BodyFraming, length: number, readonly chunkedOut: boolean, private readonly sink: (b: Buffer) => boolean) {
+    this.decoder = framing === 'chunked' ? new ChunkedDecoder() : framing === 'length' && length > 0 ? new LengthDecoder(length) : null;
+    this.done = framing === 'none' || (framing === 'length' && length === 0);
+  }
+
+  private readonly emit = (data: Buffer): void => {
+    if (data.length === 0) return;
+    if (this.chunkedOut) {
+      this.sink(encodeChunkHeader(data.length));
+      this.sink(data);
+      if (!this.sink(CHUNK_CRLF)) this.flowing = false;
+    } else if (!this.sink(data)) this.flowing = false;
+  };
+
+  /** Feed body bytes; throws HttpParseError on broken framing. */
+  push(chunk: Buffer): number {
+    if (this.done) return 0;
+    if (!this.decoder) {
+      // close-delimited: everything is body until the peer closes
+      this.emit(chunk);
+      return -1;
+    }
+    const end = this.decoder.push(chunk, this.emit);
+    if (end >= 0) this.end();
+    return end;
+  }
+
+  /** The source closed: the end of a close-delimited body (for other framings the caller treats it as an error). */
+  end(): void {
+    if (this.done && this.framing !== 'close') return;
+    this.done = true;
+    if (this.chunkedOut) this.sink(LAST_CHUNK);
+  }
+}

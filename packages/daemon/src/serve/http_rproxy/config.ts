@@ -1,0 +1,56 @@
+import { parseDuration, parseHttpKeepalive, parseSize, ValueError } from '@sluice/common';
+import type { ParseContext } from '../../runtime/object-def.js';
+import { parseTlsServer, type TlsServerConfig } from '../../tls/tls-config.js';
+import type { ListeningServerConfig } from '../base-server.js';
+import { parseForwardedMode, parseServerId, type ForwardedMode } from '../http/forwarded.js';
+import { parseListeningServerBase } from '../server-config.js';
+import { parseHosts, type HostMatch } from './hosts.js';
+
+export interface HttpRProxyConfig extends ListeningServerConfig {
+  escaper: string;
+  hosts: HostMatch;
+  serverId: string | undefined;
+  forwarded: ForwardedMode;
+  enableTlsServer: boolean;
+  globalTlsServer: TlsServerConfig | undefined;
+  clientHelloTimeoutMs: number;
+  reqHeadTimeoutMs: number;
+  rspHeadTimeoutMs: number;
+  reqHeadMaxBytes: number;
+  rspHeadMaxBytes: number;
+  logUriMaxChars: number;
+  keepAliveIdleMs: number;
+  upstreamKeepAlive: { enable: boolean; idleMs: number };
+}
+
+export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpRProxyConfig {
+  const at = <T>(key: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof ValueError) ctx.fail([key, ...e.path], e.message);
+      throw e;
+    }
+  };
+  const ka = v.http_forward_upstream_keepalive === undefined ? { enabled: true, idleExpireMs: 60_000 } : parseHttpKeepalive(v.http_forward_upstream_keepalive);
+  const enableTlsServer = v.enable_tls_server === true;
+  const globalTlsServer = v.global_tls_server === undefined ? undefined : at('global_tls_server', () => parseTlsServer(v.global_tls_server, ctx.baseDir));
+  const hosts = at('hosts', () => parseHosts(v.hosts, ctx.baseDir));
+  return Object.freeze({
+    ...parseListeningServerBase(v, ctx, 'http_rproxy'),
+    escaper: v.escaper as string,
+    hosts,
+    serverId: v.server_id === undefined ? undefined : at('server_id', () => parseServerId(v.server_id)),
+    forwarded: at('append_forwarded_for', () => parseForwardedMode(v.append_forwarded_for)),
+    enableTlsServer,
+    globalTlsServer,
+    clientHelloTimeoutMs: v.client_hello_recv_timeout === undefined ? 1000 : parseDuration(v.client_hello_recv_timeout),
+    reqHeadTimeoutMs: v.req_header_recv_timeout === undefined ? 30_000 : parseDuration(v.req_header_recv_timeout),
+    rspHeadTimeoutMs: v.rsp_header_recv_timeout === undefined ? 60_000 : parseDuration(v.rsp_header_recv_timeout),
+    reqHeadMaxBytes: v.req_header_max_size === undefined ? 65536 : parseSize(v.req_header_max_size),
+    rspHeadMaxBytes: v.rsp_header_max_size === undefined ? 65536 : parseSize(v.rsp_header_max_size),
+    logUriMaxChars: (v.log_uri_max_chars as number | undefined) ?? 1024,
+    keepAliveIdleMs: v.pipeline_read_idle_timeout === undefined ? 300_000 : parseDuration(v.pipeline_read_idle_timeout),
+    upstreamKeepAlive: { enable: ka.enabled, idleMs: ka.idleExpireMs },
+  });
+}

@@ -1,0 +1,431 @@
+/**
+ * One request through the reverse proxy: pick the site by Host, get an upstream connection (the client
+ * connection's kept one for the same site, or a new one through the escaper, with TLS when the site has
+ * `tls_client`), send a rebuilt head (the client's Host kept, hop-by-hop fields dropped, X-Forwarded-For or
+ * Forwarded and Via added), pump the body re-framed, then relay the response the same way.
+ *
+ * Failures before the response head is sent become an error status (400 for a missing or unknown Host as g3
+ * answers, 508 for a loop seen in Via, the escaper's 52x for connect errors, 502/504 for a broken or silent
+ * upstream); after it, the client connection is cut, which is the only honest signal left.
+ */
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { SluiceError, toSluiceError } from '@sluice/common';
+import {
+  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead, STATUS_TEXT,
+  type HttpParseError, type RequestHead, type ResponseHead,
+} from '@sluice/protocol';
+import type { HttpForwardConnection } from '../../escape/types.js';
+import { HttpForwardTask } from '../../task/http-task.js';
+import { BodyPump } from '../http/body-pump.js';
+import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
+import type { RProxyConnection } from './connection.js';
+import type { RProxySite } from './hosts.js';
+
+type Phase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'done';
+
+/** A pooled upstream connection, reusable for the next request to the same site on the same client connection. */
+export interface KeptUpstream {
+  site: RProxySite;
+  up: HttpForwardConnection;
+}
+
+function detail(e: unknown): string {
+  return (e as HttpParseError).detail ?? (e as Error).message;
+}
+
+export class RProxyExchange {
+  readonly task: HttpForwardTask;
+  activity = 0;
+  private phase: Phase = 'routing';
+  private readonly abort = new AbortController();
+  private site: RProxySite | null = null;
+  private up: HttpForwardConnection | null = null;
+  private reqBody: BodyPump;
+  private rspReader: HeadReader | null = null;
+  private rsp: ResponseHead | null = null;
+  private rspBody: BodyPump | null = null;
+  private headSent = false;
+  private rspTimer: NodeJS.Timeout | undefined;
+  private pseudonym = '';
+
+  constructor(private readonly conn: RProxyConnection, private readonly req: RequestHead, headBytes: number) {
+    const server = conn.server;
+    const t = new HttpForwardTask('HttpForward', server.name, server.logName, conn.info.clientAddr, conn.info.serverAddr);
+    server.beginTask(t);
+    t.method = req.method;
+    const max = server.config.logUriMaxChars;
+    t.uri = req.target.length > max ? req.target.slice(0, max) : req.target;
+    t.cRdBytes = headBytes;
+    t.pipelineWait = performance.now() - conn.readySince;
+    for (const h of req.headers) if (h.lname === 'user-agent') t.userAgent = h.value;
+    this.task = t;
+    this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream);
+  }
+
+  /** (a getter, so the compiler does not narrow `phase` across awaits) */
+  private get finished(): boolean {
+    return this.phase === 'done';
+  }
+
+  get wantsClientData(): boolean {
+    return (this.phase === 'sending' || this.phase === 'relaying') && !this.reqBody.done;
+  }
+
+  async run(): Promise<void> {
+    const { req, conn, task } = this;
+    const cfg = conn.server.config;
+    if (req.method === 'CONNECT') return this.fail(new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', 'CONNECT is not served by a reverse proxy'), 405);
+    if (req.host === undefined) return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', 'request without Host'), 400);
+    let host: string;
+    try {
+      host = parseHostHeader(req.host, conn.info.tls ? 443 : 80).host;
+      if (req.targetForm === 'absolute') {
+        const t = parseAbsoluteTarget(req.target);
+        if (t.scheme !== 'http' && t.scheme !== 'https') throw new Error(`scheme ${t.scheme} is not served`);
+        if (t.host !== host) throw new Error('Host differs from the request target');
+        this.path = t.path;
+      } else if (req.targetForm === 'origin') this.path = req.target;
+      else throw new Error(`${req.targetForm}-form target is not served`);
+    } catch (e) {
+      return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request: ${detail(e)}`), 400);
+    }
+    const site = cfg.hosts.get(host);
+    if (!site) return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `no site for host '${host}'`), 400);
+    this.site = site;
+    this.pseudonym = cfg.serverId ?? host;
+    for (const h of req.headers) {
+      if (h.lname === 'via' && viaHasPseudonym(h.value, this.pseudonym)) {
+        return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `loop detected: Via already names ${this.pseudonym}`), 508);
+      }
+    }
+    task.upstream = { host: site.upstream.host, port: site.upstream.port, ipFamily: site.upstream.ipFamily };
+    await this.connectAndSend();
+  }
+
+  private path = '/';
+
+  private async connectAndSend(): Promise<void> {
+    const { conn, task } = this;
+    const site = this.site!;
+    const escaper = conn.server.escaper();
+    task.escaper = escaper.name;
+    const kept = conn.takeKept(site);
+    if (kept) {
+      this.up = kept;
+      task.reuseConnection = true;
+      task.nextPeerAddr = kept.info.nextPeerAddr;
+      task.nextBoundAddr = kept.info.nextBoundAddr;
+    } else {
+      this.phase = 'connecting';
+      task.stage = 'Connecting';
+      task.markWait();
+      conn.inflight = this.abort;
+      const tls = site.tlsClient
+        ? { ...site.tlsClient.options, servername: site.tlsName, handshakeTimeoutMs: site.tlsClient.handshakeTimeoutMs }
+        : null;
+      try {
+        this.up = await escaper.httpForwardConnect(task, task.upstream!, tls, this.abort.signal);
+      } catch (e) {
+        const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
+        if (this.finished) return;
+        return this.fail(err, err.httpStatus);
+      }
+      if (conn.inflight === this.abort) conn.inflight = null;
+      if (this.finished) {
+        this.up.socket.destroy();
+        return;
+      }
+      task.stage = 'Connected';
+    }
+    this.phase = 'sending';
+    this.attachUpstream(this.up.socket);
+    this.sendHead();
+    task.stage = 'Relaying';
+    // body bytes that came with the head or while connecting
+    if (!this.reqBody.done) for (const piece of conn.takeQueued()) this.onClientData(piece);
+    if (this.reqBody.done) this.requestSent();
+  }
+
+  private sendHead(): void {
+    const { req, conn, task } = this;
+    const up = this.up!;
+    const site = this.site!;
+    const https = site.tlsClient !== undefined;
+    const target = up.absoluteForm ? `${https ? 'https' : 'http'}://${formatAuthority(site)}${this.path}` : this.path;
+    let head = `${req.method} ${target} HTTP/1.1\r\nHost: ${req.host}\r\n`;
+    const tokens = req.connectionTokens;
+    for (const h of req.headers) {
+      const n = h.lname;
+      if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || (tokens.length > 0 && tokens.includes(n))) continue;
+      head += `${h.name}: ${h.value}\r\n`;
+    }
+    const info = conn.info;
+    head += forwardedLine(conn.server.config.forwarded, info.clientIp, info.clientAddr, info.serverAddr);
+    head += `Via: HTTP/1.${req.versionMinor} ${this.pseudonym}\r\n`;
+    if (req.bodyKind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
+    else if (req.bodyKind === 'length') head += `Content-Length: ${req.contentLength}\r\n`;
+    for (const [k, v] of up.extraHeaders) head += `${k}: ${v}\r\n`;
+    const buf = Buffer.from(`${head}\r\n`, 'latin1');
+    task.rWrBytes += buf.length;
+    up.socket.write(buf);
+    task.durReqSendHdr = task.elapsed();
+  }
+
+  // ---- request body -------------------------------------------------------------------------------------------
+
+  private readonly writeUpstream = (b: Buffer): boolean => {
+    this.task.rWrBytes += b.length;
+    return this.up!.socket.write(b);
+  };
+
+  onClientData(chunk: Buffer): void {
+    if (!this.up || this.reqBody.done) {
+      this.conn.requeue(chunk);
+      return;
+    }
+    this.activity++;
+    this.task.cRdBytes += chunk.length;
+    this.conn.server.stats.inBytes += chunk.length;
+    let end: number;
+    try {
+      end = this.reqBody.push(chunk);
+    } catch (e) {
+      return this.failUpstream(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request body: ${detail(e)}`), 400);
+    }
+    if (!this.reqBody.flowing) {
+      this.reqBody.flowing = true;
+      this.conn.socket.pause();
+    }
+    if (end < 0) return;
+    if (end < chunk.length) {
+      this.task.cRdBytes -= chunk.length - end;
+      this.conn.requeue(chunk.subarray(end));
+    }
+    this.requestSent();
+  }
+
+  private requestSent(): void {
+    this.task.durReqSendAll = this.task.elapsed();
+    if (!this.rsp && !this.rspTimer) {
+      this.rspTimer = setTimeout(this.onResponseTimeout, this.conn.server.config.rspHeadTimeoutMs);
+      this.rspTimer.unref();
+    }
+  }
+
+  // ---- response -----------------------------------------------------------------------------------------------
+
+  private attachUpstream(s: Socket): void {
+    this.rspReader = new HeadReader({ maxHeadBytes: this.conn.server.config.rspHeadMaxBytes }, 'response');
+    s.on('data', this.onUpstreamData);
+    s.on('end', this.onUpstreamEnd);
+    s.on('close', this.onUpstreamClose);
+    s.on('drain', this.onUpstreamDrain);
+    s.resume();
+  }
+
+  private detachUpstream(s: Socket): void {
+    s.off('data', this.onUpstreamData);
+    s.off('end', this.onUpstreamEnd);
+    s.off('close', this.onUpstreamClose);
+    s.off('drain', this.onUpstreamDrain);
+  }
+
+  private readonly onUpstreamDrain = (): void => {
+    if (this.phase !== 'done') this.conn.socket.resume();
+  };
+
+  onClientDrain(): void {
+    this.up?.socket.resume();
+  }
+
+  private readonly writeClient = (b: Buffer): boolean => {
+    this.task.cWrBytes += b.length;
+    this.conn.server.stats.outBytes += b.length;
+    return this.conn.socket.write(b);
+  };
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    this.activity++;
+    this.task.rRdBytes += chunk.length;
+    if (this.phase === 'done') return;
+    if (this.rspBody) return this.pumpResponse(chunk);
+    let r;
+    let rsp: ResponseHead;
+    try {
+      r = this.rspReader!.push(chunk);
+      if (!r) return;
+      rsp = parseResponseHead(r.head, this.req.method, { maxHeadBytes: this.conn.server.config.rspHeadMaxBytes, maxHeaderCount: 200, maxUriLength: 8192 });
+    } catch (e) {
+      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${detail(e)}`), 502);
+    }
+    this.rspReader!.reset();
+    if (rsp.status < 200) {
+      if (rsp.status === 101) return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'protocol upgrades are not relayed'), 502);
+      // interim responses (100 Continue, 103) go on to an HTTP/1.1 client; the final one follows
+      if (this.req.versionMinor === 1) this.writeClient(this.responseHead(rsp, true));
+      if (r.rest && r.rest.length > 0) this.onUpstreamData(r.rest);
+      return;
+    }
+    clearTimeout(this.rspTimer);
+    this.rsp = rsp;
+    const task = this.task;
+    task.originStatus = rsp.status;
+    task.rspStatus = rsp.status;
+    task.durRspRecvHdr = task.elapsed();
+    task.markReady();
+    // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
+    const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
+    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient);
+    this.phase = 'relaying';
+    this.headSent = true;
+    this.writeClient(this.responseHead(rsp, false));
+    if (this.rspBody.done) {
+      if (r.rest && r.rest.length > 0) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
+      return this.responseDone();
+    }
+    if (r.rest && r.rest.length > 0) this.pumpResponse(r.rest);
+  };
+
+  private pumpResponse(chunk: Buffer): void {
+    const body = this.rspBody!;
+    let end: number;
+    try {
+      end = body.push(chunk);
+    } catch (e) {
+      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
+    }
+    if (!body.flowing) {
+      body.flowing = true;
+      this.up?.socket.pause();
+    }
+    if (end < 0) return;
+    if (end < chunk.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
+    this.responseDone();
+  }
+
+  private responseHead(rsp: ResponseHead, interim: boolean): Buffer {
+    let head = `HTTP/1.1 ${rsp.status} ${rsp.reason || STATUS_TEXT[rsp.status] || ''}\r\n`;
+    const tokens = rsp.connectionTokens;
+    for (const h of rsp.headers) {
+      const n = h.lname;
+      if (HOP_BY_HOP.has(n) || (tokens.length > 0 && tokens.includes(n))) continue;
+      head += `${h.name}: ${h.value}\r\n`;
+    }
+    if (!interim) {
+      const serverId = this.conn.server.config.serverId;
+      if (serverId !== undefined) head += remoteConnectionInfo(serverId, this.up!);
+      if (this.rspBody!.chunkedOut) head += 'Transfer-Encoding: chunked\r\n';
+      if (!this.keepClient()) head += 'Connection: close\r\n';
+      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
+    }
+    return Buffer.from(`${head}\r\n`, 'latin1');
+  }
+
+  private keepClient(): boolean {
+    if (!this.req.keepAlive || !this.conn.server.online) return false;
+    // a close-delimited body to an HTTP/1.0 client can only end by closing
+    return !(this.rsp?.bodyKind === 'close' && !this.rspBody?.chunkedOut);
+  }
+
+  private readonly onUpstreamEnd = (): void => {
+    if (this.phase === 'relaying' && this.rsp?.bodyKind === 'close') {
+      this.rspBody!.end();
+      this.up!.socket.destroy();
+      return this.responseDone();
+    }
+    this.onUpstreamClose();
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    if (this.phase === 'done') return;
+    if (this.phase === 'relaying') return this.failUpstream(new SluiceError('UPSTREAM_CLOSED', 'upstream closed before the response ended'), 502);
+    this.failUpstream(new SluiceError('UPSTREAM_CLOSED', 'upstream closed before sending a response'), 502);
+  };
+
+  private readonly onResponseTimeout = (): void => {
+    if (this.rsp || this.phase === 'done') return;
+    this.failUpstream(new SluiceError('UPSTREAM_HEAD_TIMEOUT', 'upstream response head not received in time'), 504);
+  };
+
+  private responseDone(): void {
+    const { task, conn } = this;
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    task.durRspRecvAll = task.elapsed();
+    task.stage = 'Finished';
+    const up = this.up!;
+    this.detachUpstream(up.socket);
+    this.up = null;
+    const cfg = conn.server.config;
+    if (cfg.upstreamKeepAlive.enable && this.reqBody.done && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close' && !up.socket.destroyed) {
+      conn.keep({ site: this.site!, up });
+    } else up.socket.destroy();
+    conn.server.endTask(task);
+    conn.exchangeDone(this.reqBody.done && this.keepClient());
+  }
+
+  // ---- failures -----------------------------------------------------------------------------------------------
+
+  private failUpstream(err: SluiceError, status: number): void {
+    if (this.phase === 'done') return;
+    if (this.up) {
+      this.detachUpstream(this.up.socket);
+      this.up.socket.destroy();
+      this.up = null;
+    }
+    if (this.headSent) {
+      this.phase = 'done';
+      clearTimeout(this.rspTimer);
+      this.task.error = err;
+      this.conn.server.endTask(this.task);
+      this.conn.socket.destroy();
+      return;
+    }
+    this.fail(err, status, true);
+  }
+
+  /** Answer with an error status (no response head sent yet) and end the task. */
+  private fail(err: SluiceError, status: number, forceClose = false): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    clearTimeout(this.rspTimer);
+    if (this.conn.inflight === this.abort) this.conn.inflight = null;
+    this.task.rspStatus = status;
+    // keep the client only when the request is fully read and the error is about this request alone
+    const close = forceClose || !this.reqBody.done || !this.req.keepAlive || status === 400 || status === 405 || status === 508;
+    this.conn.failTask(this.task, err, status, close);
+  }
+
+  clientGone(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.abort.abort();
+    clearTimeout(this.rspTimer);
+    if (this.up) {
+      this.detachUpstream(this.up.socket);
+      this.up.socket.destroy();
+      this.up = null;
+    }
+    this.task.error = new SluiceError(this.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
+    this.conn.server.endTask(this.task);
+  }
+
+  idleTimeout(): void {
+    this.failUpstream(new SluiceError('CLIENT_IDLE', 'no traffic for too long'), 504);
+  }
+}
+
+function formatAuthority(site: RProxySite): string {
+  const u = site.upstream;
+  return u.ipFamily === 6 ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+}
+
+/** g3's X-BD-Remote-Connection-Info: which local and remote address served this response. */
+function remoteConnectionInfo(serverId: string, up: HttpForwardConnection): string {
+  let v = serverId;
+  if (up.info.nextBindIp) v += `; bind=${up.info.nextBindIp}`;
+  if (up.info.nextBoundAddr) v += `; local=${up.info.nextBoundAddr}`;
+  if (up.info.nextPeerAddr) v += `; remote=${up.info.nextPeerAddr}`;
+  return `X-BD-Remote-Connection-Info: ${v}\r\n`;
+}

@@ -1,0 +1,32 @@
+import { tlsField } from '../../tls/tls-config.js';
+import { bool, commonServerFields, g3, int, objectSchema, str, type FieldSchema } from '../../runtime/schema-util.js';
+import { listeningServerAliases, listeningServerFields } from '../server-config.js';
+
+export const TYPE_NAMES = ['http_rproxy', 'http_reverse_proxy', 'http_gateway'] as const;
+
+const hostsField: FieldSchema = {
+  description: 'Sites by Host: a map or a list of maps, each with `exact_match` (hosts/IPs), `child_match` (parent domains), '
+    + '`set_default`, and the site keys `upstream` (port 80 by default, required), `tls_server` (certificate for this '
+    + 'host\'s SNI), `tls_client` (TLS to the upstream; `{}` for defaults) and `tls_name` (upstream SNI/verify name). '
+    + 'An entry without match keys is the default site. Required.',
+  anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }],
+};
+
+export const httpRProxySchema = objectSchema(TYPE_NAMES, {
+  ...commonServerFields,
+  ...listeningServerFields,
+  escaper: str('Escaper every upstream connection goes through (required).'),
+  hosts: hostsField,
+  server_id: str('Server id: names this gateway in the Via header it adds and in X-BD-Remote-Connection-Info on responses (printable ASCII, no `;` or `,`).'),
+  append_forwarded_for: { description: 'Header telling the origin who the client is: `classic` (X-Forwarded-For, default), `standard` (RFC 7239 Forwarded with for and by), `none`; true = classic, false = none.', anyOf: [{ type: 'string' }, { type: 'boolean' }] },
+  enable_tls_server: bool('Terminate TLS on this port: the certificate is chosen by SNI from the matched site\'s `tls_server`, else `global_tls_server`; a connection with neither is dropped (default false).'),
+  global_tls_server: tlsField('TLS server config used for sites without their own `tls_server`.'),
+  client_hello_recv_timeout: g3('duration', 'Time allowed to receive the TLS ClientHello (default 1s).'),
+  req_header_recv_timeout: g3('duration', 'Time allowed to receive a request head (default 30s).'),
+  rsp_header_recv_timeout: g3('duration', 'Time allowed for the upstream to send the response head (default 60s).'),
+  req_header_max_size: g3('size', 'Largest request head accepted (default 64KiB); larger gets 431.'),
+  rsp_header_max_size: g3('size', 'Largest response head accepted from upstream (default 64KiB).'),
+  log_uri_max_chars: int('URIs are truncated to this many characters in task logs (default 1024).', { minimum: 0 }),
+  pipeline_read_idle_timeout: g3('duration', 'How long an idle keep-alive client connection is kept (default 5min).'),
+  http_forward_upstream_keepalive: g3('http_keepalive', 'Keep upstream connections alive for the next request of the same client connection (default enabled, 60s).'),
+}, { required: ['escaper', 'hosts'], aliases: { ...listeningServerAliases, sites: 'hosts', uri_log_max_chars: 'log_uri_max_chars' } });

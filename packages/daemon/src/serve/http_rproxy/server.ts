@@ -1,0 +1,101 @@
+/**
+ * The `http_rproxy` server (g3's HttpRProxy, aliases http_reverse_proxy / http_gateway): an HTTP/1.x reverse
+ * proxy routing by Host to per-site upstreams, optionally terminating TLS with a certificate picked by SNI.
+ */
+import type { Socket } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
+import type { Escaper } from '../../escape/types.js';
+import { HttpForwardTask } from '../../task/http-task.js';
+import type { TaskContext } from '../../task/task.js';
+import { finishTask } from '../../task/task-log.js';
+import { ListeningServer } from '../base-server.js';
+import type { ClientInfo } from '../types.js';
+import type { HttpRProxyConfig } from './config.js';
+import { RProxyConnection } from './connection.js';
+import { tlsContextFor } from './hosts.js';
+
+/** Offered when no site has a certificate for a ClientHello without SNI: the handshake then fails cleanly. */
+let emptyContext: ReturnType<typeof createSecureContext> | undefined;
+
+export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
+  readonly logName = 'HttpRProxy';
+
+  acceptSocket(socket: Socket, info: ClientInfo): void {
+    this.stats.connTotal++;
+    if (this.config.enableTlsServer && !info.tls) this.acceptTls(socket, info);
+    else this.serve(socket, info);
+  }
+
+  private serve(socket: Socket, info: ClientInfo): void {
+    socket.setNoDelay(true);
+    const c = new RProxyConnection(this, socket, info);
+    this.track(c);
+    c.start();
+  }
+
+  /**
+   * TLS first: the ClientHello must arrive within client_hello_recv_timeout; its SNI picks the matched site's
+   * tls_server (else global_tls_server), and the handshake must then finish within that config's timeout.
+   * Without a certificate for the name the connection is dropped, as g3 does.
+   */
+  private acceptTls(raw: Socket, info: ClientInfo): void {
+    const cfg = this.config;
+    const fallback = tlsContextFor(cfg.hosts, undefined, cfg.globalTlsServer);
+    let timer: NodeJS.Timeout;
+    const tls = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: fallback?.context ?? (emptyContext ??= createSecureContext({})),
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (name, cb) => {
+        const c = tlsContextFor(cfg.hosts, name, cfg.globalTlsServer);
+        clearTimeout(timer);
+        timer = setTimeout(drop, c?.handshakeTimeoutMs ?? 10_000);
+        if (c) cb(null, c.context);
+        else cb(new Error(`no certificate for ${name}`), undefined);
+      },
+    });
+    const pending = { abort: () => drop(), idle: true };
+    const drop = () => {
+      clearTimeout(timer);
+      tls.destroy();
+      raw.destroy();
+      this.untrack(pending);
+    };
+    timer = setTimeout(drop, cfg.clientHelloTimeoutMs + (fallback?.handshakeTimeoutMs ?? 0));
+    timer.unref();
+    this.track(pending);
+    tls.once('error', drop);
+    tls.once('close', drop);
+    tls.once('secure', () => {
+      clearTimeout(timer);
+      tls.off('error', drop);
+      tls.off('close', drop);
+      this.untrack(pending);
+      this.serve(tls, { ...info, tls: true });
+    });
+  }
+
+  connectionClosed(c: RProxyConnection): void {
+    this.untrack(c);
+  }
+
+  escaper(): Escaper {
+    return this.runtime.escaper(this.config.escaper);
+  }
+
+  /** A task for a request that failed before an exchange could start (bad head, head timeout). */
+  newTask(c: RProxyConnection): HttpForwardTask {
+    const t = new HttpForwardTask('HttpForward', this.name, this.logName, c.info.clientAddr, c.info.serverAddr);
+    this.beginTask(t);
+    return t;
+  }
+
+  beginTask(_t: TaskContext): void {
+    this.stats.taskTotal++;
+    this.stats.taskAlive++;
+  }
+
+  endTask(t: TaskContext): void {
+    if (finishTask(t, this.runtime.logs.task)) this.stats.taskAlive--;
+  }
+}

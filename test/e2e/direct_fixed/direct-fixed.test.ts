@@ -1,0 +1,142 @@
+/**
+ * direct_fixed and the error statuses an http_proxy client sees: refused (521), no response head in time (504),
+ * a broken upstream (502), unknown name (530); bind_ip as seen by the origin; resolve_strategy; the c-ares cache
+ * keeping an answer between positive_min_ttl and positive_max_ttl.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { curl, startDaemon, startDnsmasq, startOrigin } from '@sluice/testkit';
+
+async function rawServer(onConn: (s: import('node:net').Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close(): void }> {
+  const srv = createServer(onConn);
+  await new Promise<void>((r) => srv.listen(0, host, r));
+  return { port: (srv.address() as AddressInfo).port, close: () => srv.close() };
+}
+
+describe('http_proxy error statuses through direct_fixed', () => {
+  it('521 refused, 504 no head, 502 garbage, each with a task log reason', async () => {
+    const closed = await rawServer(() => {});
+    const closedPort = closed.port;
+    closed.close(); // nothing listens there now
+    const silent = await rawServer((s) => s.on('data', () => {})); // reads, never answers
+    const garbage = await rawServer((s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n')));
+    const d = await startDaemon({
+      files: {
+        'main.yaml': `
+log: stdout
+resolver: [{name: dns, type: c-ares}]
+escaper:
+  - {name: direct, type: direct_fixed, resolver: dns, egress_net_filter: {default: allow, allow: 127.0.0.1}}
+server:
+  - {name: http, type: http_proxy, listen: 127.0.0.1:0, escaper: direct, rsp_header_recv_timeout: 1s}
+`,
+      },
+    });
+    try {
+      const port = await d.port('http');
+      const refused = await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${closedPort}/`]);
+      assert.equal(refused.status, 521);
+      let log = await d.waitForTask((l) => l.fields.upstream === `127.0.0.1:${closedPort}`);
+      assert.equal(log.fields.reason, 'UpstreamNotConnected');
+      assert.equal(log.fields.stage, 'Connecting');
+
+      const slow = await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${silent.port}/`]);
+      assert.equal(slow.status, 504);
+      log = await d.waitForTask((l) => l.fields.upstream === `127.0.0.1:${silent.port}`);
+      assert.equal(log.fields.reason, 'UpstreamAppTimeout');
+
+      const bad = await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${garbage.port}/`]);
+      assert.equal(bad.status, 502);
+      log = await d.waitForTask((l) => l.fields.upstream === `127.0.0.1:${garbage.port}`);
+      assert.equal(log.fields.reason, 'InvalidUpstreamProtocol');
+
+      // CONNECT to a refused port: the same mapping
+      const c = await curl(['-p', '-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${closedPort}/`]);
+      assert.match(c.stderr, /521/);
+    } finally {
+      await d.stop();
+      silent.close();
+      garbage.close();
+    }
+  });
+});
+
+describe('direct_fixed options', () => {
+  it('binds to bind_ip and follows resolve_strategy', async () => {
+    const origin = await startOrigin();
+    const v6 = await rawServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nv6')), '::1');
+    const dns = await startDnsmasq({ 'dual.sluice.test': ['127.0.0.1', '::1'] });
+    const d = await startDaemon({
+      files: {
+        'main.yaml': `
+log: stdout
+resolver: [{name: dns, type: c-ares, server: "127.0.0.1:${dns.port}"}]
+escaper:
+  - name: bound
+    type: direct_fixed
+    resolver: dns
+    bind_ip: 127.0.0.2
+    egress_net_filter: {default: allow, allow: [127.0.0.0/8, "::1"]}
+  - name: v6
+    type: direct_fixed
+    resolver: dns
+    resolve_strategy: {query: Ipv6Only}
+    egress_net_filter: {default: allow, allow: [127.0.0.0/8, "::1"]}
+server:
+  - {name: bound, type: http_proxy, listen: 127.0.0.1:0, escaper: bound}
+  - {name: v6, type: http_proxy, listen: 127.0.0.1:0, escaper: v6}
+`,
+      },
+    });
+    try {
+      const echoAddr = await startOrigin((req, res) => {
+        const body = req.socket.remoteAddress ?? '';
+        res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      const r = await curl(['-x', `http://127.0.0.1:${await d.port('bound')}`, `http://127.0.0.1:${echoAddr.port}/`]);
+      assert.equal(r.body, '127.0.0.2', 'the origin saw the bind address');
+      const log = await d.waitForLog((l) => l.fields.server_name === 'bound');
+      assert.equal(log.fields.next_bind_ip, '127.0.0.2');
+      assert.match(log.fields.next_bound_addr!, /^127\.0\.0\.2:\d+$/);
+      await echoAddr.close();
+
+      const r6 = await curl(['-x', `http://127.0.0.1:${await d.port('v6')}`, `http://dual.sluice.test:${v6.port}/`]);
+      assert.equal(r6.body, 'v6', 'Ipv6Only reached the ::1 listener');
+      const log6 = await d.waitForLog((l) => l.fields.server_name === 'v6');
+      assert.equal(log6.fields.next_peer_addr, `[::1]:${v6.port}`);
+    } finally {
+      await d.stop();
+      await origin.close();
+      v6.close();
+      await dns.close();
+    }
+  });
+
+  it('caches answers within the TTL bounds', async () => {
+    const dns = await startDnsmasq({ 'moving.sluice.test': ['127.0.0.1'] });
+    const d = await startDaemon({
+      files: {
+        'main.yaml': `
+resolver:
+  - {name: sticky, type: c-ares, server: "127.0.0.1:${dns.port}", positive_min_ttl: 300}
+  - {name: brief, type: c-ares, server: "127.0.0.1:${dns.port}", positive_min_ttl: 0, positive_max_ttl: 1}
+`,
+      },
+    });
+    try {
+      const q = (r: string) => d.call<{ ip?: string[] }>('resolver_query', { name: r, domain: 'moving.sluice.test', strategy: 'ipv4_only' });
+      assert.deepEqual((await q('sticky')).ip, ['127.0.0.1']);
+      assert.deepEqual((await q('brief')).ip, ['127.0.0.1']);
+      await dns.update({ 'moving.sluice.test': ['127.0.0.9'] });
+      assert.deepEqual((await q('sticky')).ip, ['127.0.0.1'], 'still cached');
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.deepEqual((await q('brief')).ip, ['127.0.0.9'], 'expired after positive_max_ttl');
+      assert.deepEqual((await q('sticky')).ip, ['127.0.0.1'], 'held for positive_min_ttl');
+    } finally {
+      await d.stop();
+      await dns.close();
+    }
+  });
+});
