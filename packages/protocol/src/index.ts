@@ -1,2 +1,3 @@
 export * from './http1/index.js';
+export * from './proxy-protocol/index.js';
 export * from './socks/index.js';

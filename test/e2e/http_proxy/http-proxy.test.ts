@@ -118,7 +118,8 @@ describe('http_proxy', () => {
     agent.destroy();
     const status1 = await d.call<{ total_conn_count: number; total_task_count: number }>('server_status', { name: 'http' });
     assert.equal(status1.total_conn_count - status0.total_conn_count, 1, 'one client connection for five requests');
-    assert.equal(origin.connections - before, 1, 'one upstream connection for five requests');
+    // the server pools upstream connections across clients: one kept from an earlier test may serve all five
+    assert.ok(origin.connections - before <= 1, 'at most one new upstream connection for five requests');
     const logs = await d.waitForLog((l) => l.fields.uri === `${origin.url}/hello?i=4`);
     assert.equal(logs.fields.reuse_connection, 'true');
   });

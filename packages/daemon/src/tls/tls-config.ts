@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type SecureVersion } from 'node:tls';
+import { createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type SecureContextOptions, type SecureVersion } from 'node:tls';
 import { parseDuration, ValueError } from '@sluice/common';
 import type { FieldSchema } from '../runtime/schema-util.js';
 
@@ -64,6 +64,8 @@ const CLIENT_KEYS = ['protocol', 'min_tls_version', 'max_tls_version', 'ciphers'
 export interface TlsServerConfig {
   /** options for tls.createServer / new TLSSocket({isServer}) */
   context: SecureContext;
+  /** what `context` was made from, for a tls.Server (which builds its own context) */
+  contextOptions: SecureContextOptions;
   requestCert: boolean;
   handshakeTimeoutMs: number;
   /** ALPN the server offers, if any */
@@ -91,14 +93,16 @@ export function parseTlsServer(v: unknown, baseDir: string): TlsServerConfig {
   const clientAuth = m.enable_client_auth === true;
   const ca = m.ca_certificate ?? m.client_auth_certificate;
   let context: SecureContext;
+  let contextOptions: SecureContextOptions;
   try {
-    context = createSecureContext({
+    contextOptions = {
       cert: pairs.map((p) => p.cert),
       key: pairs.map((p) => p.key),
       ca: ca !== undefined ? readPemList(baseDir, ca, 'ca_certificate') : undefined,
       minVersion: m.min_tls_version !== undefined ? tlsVersion(m.min_tls_version, 'min_tls_version') : undefined,
       maxVersion: m.max_tls_version !== undefined ? tlsVersion(m.max_tls_version, 'max_tls_version') : undefined,
-    });
+    };
+    context = createSecureContext(contextOptions);
   } catch (e) {
     if (e instanceof ValueError) throw e;
     throw new ValueError(`invalid certificate or key: ${(e as Error).message}`);
@@ -106,6 +110,7 @@ export function parseTlsServer(v: unknown, baseDir: string): TlsServerConfig {
   if (clientAuth && ca === undefined) throw new ValueError('enable_client_auth needs ca_certificate', ['enable_client_auth']);
   return {
     context,
+    contextOptions,
     requestCert: clientAuth,
     handshakeTimeoutMs: m.handshake_timeout !== undefined ? parseDuration(m.handshake_timeout) : 10_000,
   };

@@ -1,6 +1,10 @@
-import { parseDuration, parseHostFilterSet, parseHttpKeepalive, parsePortAcl, parseSize, type HostFilterSet, type PortAcl } from '@sluice/common';
+import {
+  parseDuration, parseHost, parseHostFilterSet, parseHttpKeepalive, parsePortAcl, parseSize, parseTcpSpeedLimit,
+  type HostFilterSet, type PortAcl, type TcpSpeedLimit,
+} from '@sluice/common';
 import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
+import { parseTlsClient, parseTlsServer, type TlsClientConfig, type TlsServerConfig } from '../../tls/tls-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseListeningServerBase } from '../server-config.js';
 
@@ -19,6 +23,26 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   upstreamKeepAlive: { enable: boolean; idleMs: number };
   dropDefaultPort: boolean;
   allowCustomHost: boolean;
+  tlsServer: TlsServerConfig | undefined;
+  tlsClient: TlsClientConfig;
+  /** lower-cased names whose Host marks a request to the proxy itself (well-known URIs) */
+  localServerNames: readonly string[];
+  serverId: string | undefined;
+  markUpstream: boolean;
+  echoChainedInfo: boolean;
+  stealForwardedFor: boolean;
+  noEarlyErrorReply: boolean;
+  /** per client connection, both directions; undefined: unlimited */
+  speedLimit: TcpSpeedLimit | undefined;
+  maxClientConnections: number;
+  upstreamPoolMaxIdle: number;
+}
+
+/** g3's http server id: a token usable as a header value. */
+function parseServerId(v: unknown, ctx: ParseContext): string {
+  const s = String(v);
+  if (!/^[\x21-\x7e]{1,128}$/.test(s)) ctx.fail(['server_id'], 'server_id must be 1-128 visible ASCII characters');
+  return s;
 }
 
 export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpProxyConfig {
@@ -39,5 +63,23 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     upstreamKeepAlive: { enable: ka.enabled, idleMs: ka.idleExpireMs },
     dropDefaultPort: v.drop_default_port_in_host === true,
     allowCustomHost: v.allow_custom_host !== false,
+    tlsServer: v.tls_server === undefined ? undefined : parseTlsServer(v.tls_server, ctx.baseDir),
+    tlsClient: parseTlsClient(v.tls_client ?? {}, ctx.baseDir),
+    localServerNames: (v.local_server_name === undefined ? [] : Array.isArray(v.local_server_name) ? v.local_server_name : [v.local_server_name])
+      .map((h) => parseHost(h).host.toLowerCase()),
+    serverId: v.server_id === undefined ? undefined : parseServerId(v.server_id, ctx),
+    markUpstream: v.http_forward_mark_upstream === true,
+    echoChainedInfo: v.echo_chained_info === true,
+    stealForwardedFor: v.steal_forwarded_for === true,
+    noEarlyErrorReply: v.no_early_error_reply === true,
+    speedLimit: speedLimitOf(v.tcp_sock_speed_limit),
+    maxClientConnections: (v.max_client_connections as number | undefined) ?? 16384,
+    upstreamPoolMaxIdle: (v.http_forward_upstream_pool_size as number | undefined) ?? 256,
   });
+}
+
+function speedLimitOf(v: unknown): TcpSpeedLimit | undefined {
+  if (v === undefined) return undefined;
+  const l = parseTcpSpeedLimit(v);
+  return l.enabled && (l.maxUpload > 0 || l.maxDownload > 0) ? l : undefined;
 }

@@ -13,12 +13,15 @@ import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits, type Req
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { AliveWork } from '../base-server.js';
 import type { ClientInfo } from '../types.js';
-import { ForwardExchange, type KeptUpstream } from './forward.js';
+import { throttlesFor, type SpeedThrottle } from '../throttle.js';
+import { ForwardExchange } from './forward.js';
 import type { HttpProxyServer } from './server.js';
 import { errorResponse } from './responses.js';
 import { runTunnel } from './tunnel.js';
 
 type State = 'head' | 'busy' | 'tunnel' | 'closed';
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 /** Bytes we hold for a busy connection before we stop reading from the client. */
 const MAX_QUEUED_BYTES = 256 * 1024;
@@ -32,11 +35,17 @@ export function statusToCode(status: number): ErrorCode {
   }
 }
 
+let nextConnectionId = 1;
+
 export class HttpProxyConnection implements AliveWork {
+  readonly id = nextConnectionId++;
   state: State = 'head';
+  /** pool keys of upstream connections kept for this client connection only; dropped when it goes */
+  private ownKeys: string[] | null = null;
   private readonly reader: HeadReader;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  private queuedHeads = 0;
   private paused = false;
   private headTimer: NodeJS.Timeout | undefined;
   private headTimerIsIdle = false;
@@ -44,8 +53,9 @@ export class HttpProxyConnection implements AliveWork {
   exchange: ForwardExchange | null = null;
   /** aborts whatever is in flight (connect, tunnel setup) when the client goes away */
   inflight: AbortController | null = null;
-  /** a kept-alive upstream connection from the previous request on this client connection */
-  kept: KeptUpstream | null = null;
+  /** `tcp_sock_speed_limit`: client → upstream (pauses this socket) and upstream → client (pauses the upstream) */
+  readonly upThrottle: SpeedThrottle | null;
+  readonly downThrottle: SpeedThrottle | null;
   /** time the connection became ready for the next request (pipeline_wait) */
   readySince = performance.now();
   /** traffic seen since the last idle check (both directions) */
@@ -61,6 +71,14 @@ export class HttpProxyConnection implements AliveWork {
     const c = server.config;
     this.limits = { maxHeadBytes: c.reqHeadMaxBytes, maxHeaderCount: 100, maxUriLength: 8192 };
     this.reader = new HeadReader(this.limits);
+    const t = throttlesFor(c.speedLimit, () => !this.paused && !this.exchange?.upstreamNeedsDrain, () => !socket.writableNeedDrain);
+    this.upThrottle = t.up;
+    this.downThrottle = t.down;
+  }
+
+  /** Resume reading the client unless the speed limit holds it paused. */
+  resumeReading(): void {
+    if (!this.upThrottle?.blocked) this.socket.resume();
   }
 
   get idle(): boolean {
@@ -83,6 +101,7 @@ export class HttpProxyConnection implements AliveWork {
 
   private readonly onData = (chunk: Buffer): void => {
     this.activity++;
+    if (this.upThrottle) this.upThrottle.consume(chunk.length, this.socket);
     if (this.state === 'head') this.feedHead(chunk);
     else if (this.state === 'busy') {
       if (this.exchange?.wantsClientData) this.exchange.onClientData(chunk);
@@ -93,7 +112,12 @@ export class HttpProxyConnection implements AliveWork {
   private queue(chunk: Buffer): void {
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    if (this.queuedBytes > MAX_QUEUED_BYTES && !this.paused) {
+    // pipeline_size: stop reading once about that many request heads wait behind the current one (heads are
+    // counted by their blank line, so a body containing one only makes us pause early)
+    if (this.state === 'busy' && !this.paused) {
+      for (let i = chunk.indexOf(HEAD_END); i >= 0; i = chunk.indexOf(HEAD_END, i + 4)) this.queuedHeads++;
+    }
+    if ((this.queuedBytes > MAX_QUEUED_BYTES || this.queuedHeads >= this.server.config.pipelineSize) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -111,10 +135,11 @@ export class HttpProxyConnection implements AliveWork {
     const q = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
+    this.queuedHeads = 0;
     if (this.paused) {
       // the queue limit paused reading; whoever took the queue now consumes the stream directly
       this.paused = false;
-      this.socket.resume();
+      this.resumeReading();
     }
     return q;
   }
@@ -175,9 +200,9 @@ export class HttpProxyConnection implements AliveWork {
       else this.queue(q[i]!);
     }
     // An exchange may have paused reading for upstream backpressure; the next request must be read.
-    if (this.paused && this.queuedBytes > MAX_QUEUED_BYTES) return;
+    if (this.paused && (this.queuedBytes > MAX_QUEUED_BYTES || this.queuedHeads >= this.server.config.pipelineSize)) return;
     this.paused = false;
-    this.socket.resume();
+    this.resumeReading();
   }
 
   /** Answer a request that could not be parsed, log it as a task, and close: framing can't be trusted anymore. */
@@ -190,16 +215,16 @@ export class HttpProxyConnection implements AliveWork {
       if (sp > 0 && sp < 32) task.method = rawHead.toString('latin1', 0, sp);
     }
     task.cRdBytes = rawHead?.length ?? 0;
-    this.failTask(task, new SluiceError(statusToCode(status), `bad request: ${detail}`), status, true);
+    this.failTask(task, new SluiceError(statusToCode(status), `bad request: ${detail}`), status, true, '', this.hideEarlyError());
   }
 
   /**
    * End `task` with `err`, answering the client with `status` when nothing was sent yet. With `close` the
    * connection ends after the response.
    */
-  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean, extraHeaders = ''): void {
+  failTask(task: HttpForwardTask | import('../../task/task.js').TaskContext, err: SluiceError, status: number, close: boolean, extraHeaders = '', silent = false): void {
     task.error = err;
-    if (this.state !== 'closed' && !this.socket.destroyed) {
+    if (!silent && this.state !== 'closed' && !this.socket.destroyed) {
       const res = errorResponse(status, close, extraHeaders);
       task.cWrBytes += res.length;
       if (task instanceof HttpForwardTask) task.rspStatus = status;
@@ -208,6 +233,11 @@ export class HttpProxyConnection implements AliveWork {
     this.server.endTask(task);
     if (close) this.closeGracefully();
     else this.exchangeDone(true);
+  }
+
+  /** no_early_error_reply: a connection that has not had a request served answers nothing (port hiding). */
+  private hideEarlyError(): boolean {
+    return this.server.config.noEarlyErrorReply && this.requestCount === 0;
   }
 
   closeGracefully(): void {
@@ -237,7 +267,7 @@ export class HttpProxyConnection implements AliveWork {
       return;
     }
     const task = this.server.newHttpTask(this);
-    this.failTask(task, new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true);
+    this.failTask(task, new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true, '', this.hideEarlyError());
   };
 
   private readonly onDrain = (): void => {
@@ -273,23 +303,24 @@ export class HttpProxyConnection implements AliveWork {
     this.inflight?.abort();
     this.exchange?.clientGone();
     this.exchange = null;
-    this.dropKept();
+    this.upThrottle?.stop();
+    this.downThrottle?.stop();
     this.socket.destroy();
     this.release();
+  }
+
+  /** Remember a pool key private to this connection (its kept upstreams go when the connection goes). */
+  ownPoolKey(key: string): void {
+    if (!this.ownKeys) this.ownKeys = [key];
+    else if (!this.ownKeys.includes(key)) this.ownKeys.push(key);
   }
 
   /** Stop counting this connection as alive work (once). */
   release(): void {
     if (this.released) return;
     this.released = true;
+    if (this.ownKeys) for (const k of this.ownKeys) this.server.pool.dropKey(k);
     this.server.connectionClosed(this);
-  }
-
-  dropKept(): void {
-    if (this.kept) {
-      this.kept.conn.socket.destroy();
-      this.kept = null;
-    }
   }
 
   abort(): void {

@@ -19,16 +19,27 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
+import { ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
-
-export interface KeptUpstream {
-  key: string;
-  conn: HttpForwardConnection;
-  since: number;
-}
 
 type Decoder = ChunkedDecoder | LengthDecoder;
 type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'done';
+
+const escaperIds = new WeakMap<object, number>();
+let nextEscaperId = 1;
+/** A number per escaper config object (each reload parses a new, frozen one). */
+function escaperInstanceId(e: object): number {
+  let id = escaperIds.get(e);
+  if (id === undefined) {
+    id = nextEscaperId++;
+    escaperIds.set(e, id);
+  }
+  return id;
+}
+
+/** upstream reads up to this size are written to the client corked (one writev) */
+const SMALL_READ = 8192;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -66,6 +77,7 @@ export class ForwardExchange {
   private readonly abort = new AbortController();
   private up: HttpForwardConnection | null = null;
   private upKey = '';
+  private upShared = false;
   private reqDecoder: Decoder | null = null;
   private reqBodyDone = false;
   private rspReader: HeadReader | null = null;
@@ -100,9 +112,15 @@ export class ForwardExchange {
   async run(): Promise<void> {
     const { conn, req, task } = this;
     const cfg = conn.server.config;
+    let targetText = req.target;
+    const local = localTarget(req, cfg.localServerNames);
+    if (local) {
+      if ('status' in local) return this.fail(new SluiceError(local.status === 501 ? 'CLIENT_PROTOCOL_UNIMPLEMENTED' : 'CLIENT_PROTOCOL_INVALID', local.error), local.status);
+      targetText = local.target;
+    }
     let target;
     try {
-      target = parseAbsoluteTarget(req.target);
+      target = parseAbsoluteTarget(targetText);
     } catch (e) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request target: ${(e as Error).message}`), 400);
     }
@@ -115,7 +133,7 @@ export class ForwardExchange {
     const defaultPort = this.https ? 443 : 80;
     const hostText = target.host.includes(':') ? `[${target.host}]` : target.host;
     // Host names the origin as the URI did: with the port only if the URI wrote one (or drop it if default).
-    const keepPort = hasExplicitPort(req.target) && !(cfg.dropDefaultPort && target.port === defaultPort);
+    const keepPort = hasExplicitPort(targetText) && !(cfg.dropDefaultPort && target.port === defaultPort);
     this.authority = keepPort ? `${hostText}:${target.port}` : hostText;
     if (!cfg.allowCustomHost && req.host !== undefined) {
       const h = req.host.toLowerCase();
@@ -144,17 +162,23 @@ export class ForwardExchange {
     const { conn, task } = this;
     const escaper = conn.server.escaper();
     task.escaper = escaper.name;
-    const key = `${escaper.name}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
+    // Kept connections are shared by all clients only where the escaper's choice depends on the destination
+    // alone (direct_fixed, no user whose identity may steer it); otherwise they stay with this client
+    // connection. The escaper's config object is part of the key, so after a reload (in place or respawn) no
+    // connection made under the old config is reused.
+    const shared = escaper.config.type === 'direct_fixed' && !conn.server.config.auth.userGroup;
+    const key = `${escaperInstanceId(escaper.config)}|${shared ? '' : conn.id}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
     this.upKey = key;
-    const kept = conn.kept;
-    if (!forceNew && kept && kept.key === key && !kept.conn.socket.destroyed && kept.conn.socket.readyState === 'open') {
-      conn.kept = null;
-      this.up = kept.conn;
+    this.upShared = shared;
+    const pooled = forceNew ? null : conn.server.pool.take(key);
+    if (pooled) {
+      // a reused connection is still a task of the escaper (its task.total counts requests, as a new one would)
+      escaper.stats.taskTotal++;
+      this.up = pooled;
       task.reuseConnection = true;
-      task.nextPeerAddr = kept.conn.info.nextPeerAddr;
-      task.nextBoundAddr = kept.conn.info.nextBoundAddr;
+      task.nextPeerAddr = pooled.info.nextPeerAddr;
+      task.nextBoundAddr = pooled.info.nextBoundAddr;
     } else {
-      conn.dropKept();
       this.phase = 'connecting';
       task.stage = 'Connecting';
       task.markWait();
@@ -174,6 +198,9 @@ export class ForwardExchange {
       task.stage = 'Connected';
     }
     this.attachUpstream(this.up.socket);
+    // the head and the body bytes already here leave in one writev
+    const upSocket = this.up.socket;
+    upSocket.cork();
     this.sendHead();
     this.phase = 'sending';
     // the part of the body that arrived with the head or while connecting
@@ -185,6 +212,7 @@ export class ForwardExchange {
         this.onClientData(q[i]!);
       }
     }
+    upSocket.uncork();
     if (this.reqBodyDone) this.requestSent();
   }
 
@@ -194,10 +222,12 @@ export class ForwardExchange {
     const target = up.absoluteForm ? `${this.https ? 'https' : 'http'}://${this.authority}${this.path}` : this.path;
     let head = `${req.method} ${target} HTTP/1.1\r\nHost: ${this.authority}\r\n`;
     const tokens = req.connectionTokens;
+    const steal = this.conn.server.config.stealForwardedFor;
     for (const h of req.headers) {
       const n = h.lname;
       if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || n.startsWith('proxy-')) continue;
       if (tokens.length > 0 && tokens.includes(n)) continue;
+      if (steal && (n === 'forwarded' || n === 'x-forwarded-for')) continue;
       head += `${h.name}: ${h.value}\r\n`;
     }
     if (req.bodyKind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
@@ -217,9 +247,11 @@ export class ForwardExchange {
     const s = this.up!.socket;
     let ok: boolean;
     if (this.req.bodyKind === 'chunked') {
+      s.cork();
       s.write(encodeChunkHeader(data.length));
       s.write(data);
       ok = s.write(CHUNK_CRLF);
+      s.uncork();
       this.task.rWrBytes += data.length + 4 + data.length.toString(16).length;
     } else {
       ok = s.write(data);
@@ -288,16 +320,37 @@ export class ForwardExchange {
   }
 
   private readonly onUpstreamDrain = (): void => {
-    if (this.phase !== 'done') this.conn.socket.resume();
+    if (this.phase !== 'done') this.conn.resumeReading();
   };
 
   onClientDrain(): void {
-    this.up?.socket.resume();
+    if (!this.conn.downThrottle?.blocked) this.up?.socket.resume();
   }
 
+  /** the upstream socket has more queued than it wants (the upload throttle must not resume the client) */
+  get upstreamNeedsDrain(): boolean {
+    return this.up?.socket.writableNeedDrain ?? false;
+  }
+
+  /**
+   * Everything one small upstream read produces for the client (response head, body, chunk framing) goes out in
+   * one writev: corking saves a syscall per piece, the largest per-request cost on the keep-alive path.
+   */
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    // Only small reads are corked: a corked write above the high-water mark makes the socket emit a real
+    // 'drain' later, which would resume the upstream behind the back of a user speed limit (auth/speed-limit)
+    if (chunk.length > SMALL_READ) return this.handleUpstreamData(chunk);
+    const client = this.conn.socket;
+    client.cork();
+    this.handleUpstreamData(chunk);
+    client.uncork();
+  };
+
+  private handleUpstreamData(chunk: Buffer): void {
     this.activity++;
     this.task.rRdBytes += chunk.length;
+    const dt = this.conn.downThrottle;
+    if (dt && this.up) dt.consume(chunk.length, this.up.socket);
     if (this.phase === 'relaying') return this.relayBody(chunk);
     if (this.phase === 'done') return;
     let r;
@@ -320,7 +373,7 @@ export class ForwardExchange {
       }
       // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
       if (this.req.versionMinor === 1) this.writeClient(this.buildResponseHead(rsp, true));
-      if (r.rest && r.rest.length) this.onUpstreamData(r.rest);
+      if (r.rest && r.rest.length) this.handleUpstreamData(r.rest);
       return;
     }
     clearTimeout(this.rspTimer);
@@ -339,7 +392,7 @@ export class ForwardExchange {
       return this.responseDone();
     }
     if (r.rest && r.rest.length) this.relayBody(r.rest);
-  };
+  }
 
   private buildResponseHead(rsp: ResponseHead, interim: boolean): Buffer {
     const text = rsp.reason || STATUS_TEXT[rsp.status] || '';
@@ -352,12 +405,37 @@ export class ForwardExchange {
       head += `${h.name}: ${h.value}\r\n`;
     }
     if (!interim) {
+      const cfg = this.conn.server.config;
+      if (cfg.serverId !== undefined || cfg.echoChainedInfo) head += this.proxyInfoHeaders(rsp);
       if (rsp.bodyKind === 'chunked' || this.rspRechunk) head += 'Transfer-Encoding: chunked\r\n';
       if (!this.keepClientAfter()) head += 'Connection: close\r\n';
       else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
     }
     head += '\r\n';
     return Buffer.from(head, 'latin1');
+  }
+
+  /**
+   * g3's custom response headers: the chained-final ones (X-BD-Upstream-Id, -Addr, X-BD-Outgoing-IP) are set
+   * only if a proxy nearer the origin did not set them; X-BD-Remote-Connection-Info is appended by every proxy.
+   */
+  private proxyInfoHeaders(rsp: ResponseHead): string {
+    const cfg = this.conn.server.config;
+    const info = this.up?.info;
+    let has = 0; // 1: upstream-id, 2: upstream-addr, 4: outgoing-ip
+    for (const h of rsp.headers) {
+      if (h.lname === 'x-bd-upstream-id') has |= 1;
+      else if (h.lname === 'x-bd-upstream-addr') has |= 2;
+      else if (h.lname === 'x-bd-outgoing-ip') has |= 4;
+    }
+    let out = '';
+    if (cfg.markUpstream && cfg.serverId !== undefined && !(has & 1)) out += `X-BD-Upstream-Id: ${cfg.serverId}\r\n`;
+    if (cfg.echoChainedInfo) {
+      if (!(has & 2) && info?.nextPeerAddr) out += `X-BD-Upstream-Addr: ${info.nextPeerAddr}\r\n`;
+      if (!(has & 4) && info?.nextBoundAddr) out += `X-BD-Outgoing-IP: ${ipOfAddr(info.nextBoundAddr)}\r\n`;
+    }
+    if (cfg.serverId !== undefined) out += remoteConnectionInfo(cfg.serverId, info);
+    return out;
   }
 
   private writeClient(buf: Buffer): boolean {
@@ -450,11 +528,10 @@ export class ForwardExchange {
     const cfg = conn.server.config;
     const reusable = cfg.upstreamKeepAlive.enable && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
       && !up.socket.destroyed && conn.state !== 'closed';
-    if (reusable) {
-      up.socket.pause();
-      conn.kept = { key: this.upKey, conn: up, since: performance.now() };
-      this.keepUpstreamWatch(up);
-    } else up.socket.destroy();
+    // a throttle pause must not travel with the socket into the pool
+    if (conn.downThrottle?.blocked) conn.downThrottle.stop();
+    if (!reusable || !conn.server.pool.put(this.upKey, up)) up.socket.destroy();
+    else if (!this.upShared) conn.ownPoolKey(this.upKey);
     this.up = null;
     conn.server.endTask(task);
     // If the client is still sending a body the origin did not wait for, the connection can't be reused.
@@ -463,24 +540,6 @@ export class ForwardExchange {
       return;
     }
     conn.exchangeDone(this.keepClientAfter());
-  }
-
-  /** A kept upstream that closes or errors while idle is dropped; an idle one expires. */
-  private keepUpstreamWatch(up: HttpForwardConnection): void {
-    const conn = this.conn;
-    const drop = () => {
-      if (conn.kept?.conn === up) conn.kept = null;
-      up.socket.destroy();
-    };
-    up.socket.once('close', drop);
-    up.socket.once('end', drop);
-    const t = setTimeout(drop, conn.server.config.upstreamKeepAlive.idleMs);
-    t.unref();
-    up.socket.once('resume', () => {
-      clearTimeout(t);
-      up.socket.off('close', drop);
-      up.socket.off('end', drop);
-    });
   }
 
   // ---- failure paths --------------------------------------------------------------------------------------------

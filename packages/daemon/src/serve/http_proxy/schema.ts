@@ -1,5 +1,6 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
 import { serverAuthFields } from '../../auth/server-auth-config.js';
+import { tlsField } from '../../tls/tls-config.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['http_proxy', 'httpproxy'] as const;
@@ -21,4 +22,15 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   http_forward_upstream_keepalive: g3('http_keepalive', 'Keep upstream connections of forwarded requests alive for reuse (default enabled, 60s).'),
   drop_default_port_in_host: bool('Write the Host header without the scheme\'s default port (default false).'),
   allow_custom_host: bool('Accept a Host header that differs from the URI authority (the URI authority is always what is sent; default true).'),
+  tls_server: tlsField('Serve the proxy over TLS (an HTTPS proxy): certificate + private_key, enable_client_auth + ca_certificate for mTLS.'),
+  tls_client: tlsField('TLS client settings for https forward requests (client sends an `https://` URI, the proxy does TLS to the origin).'),
+  local_server_name: { description: 'Host name(s) of the proxy itself: a request whose Host is one of them (or any origin-form request when unset) is a local request, used for well-known URIs (`/.well-known/easy-proxy/...`, `/.well-known/masque/http/...`).', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  server_id: str('Server id; when set, forwarded responses and CONNECT replies carry `X-BD-Remote-Connection-Info: <server_id>[; bind=ip][; local=addr][; remote=addr]`.'),
+  http_forward_mark_upstream: bool('Add `X-BD-Upstream-Id: <server_id>` to responses that came from upstream (unless a proxy further on already set it; default false).'),
+  echo_chained_info: bool('Add `X-BD-Upstream-Addr` and `X-BD-Outgoing-IP` about the upstream connection to responses (unless already set further on; default false).'),
+  steal_forwarded_for: bool('Remove `Forwarded` and `X-Forwarded-For` from forwarded requests (default false).'),
+  no_early_error_reply: bool('Close without an error response when a connection\'s first request cannot be parsed or arrives too late (port hiding; default false).'),
+  tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per client connection speed limit (upload = client to upstream, download = upstream to client); reading pauses when over the limit.'),
+  max_client_connections: int('sluice: most client connections this server holds at once; more get 503 and are closed (default 16384).', { minimum: 1 }),
+  http_forward_upstream_pool_size: int('sluice: most idle kept-alive upstream connections pooled by this server for reuse across clients (default 256, 0 keeps them per client connection only).', { minimum: 0 }),
 }, { required: ['escaper'], aliases: { ...listeningServerAliases } });

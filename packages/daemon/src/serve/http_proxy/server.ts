@@ -6,25 +6,103 @@ import type { RequestHead } from '@sluice/protocol';
 import { authorizeHttpProxyRequest } from '../../auth/http-proxy-auth.js';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import type { Escaper } from '../../escape/types.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
 import { finishTask } from '../../task/task-log.js';
-import { ListeningServer } from '../base-server.js';
+import { ListeningServer, type AliveWork } from '../base-server.js';
+import { acceptTls } from '../ingress-prelude.js';
 import type { ClientInfo } from '../types.js';
 import type { HttpProxyConfig } from './config.js';
 import { HttpProxyConnection } from './connection.js';
+import { errorResponse } from './responses.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+/** A client socket in its TLS handshake (HTTPS proxy); dropped when the server closes. */
+class Handshaking implements AliveWork {
+  readonly idle = true;
+  constructor(readonly socket: Socket) {}
+  abort(): void {
+    this.socket.destroy();
+  }
+}
 
 export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   readonly logName = 'HttpProxy';
+  readonly pool: UpstreamPool;
+  /** client connections held now (handshakes included) */
+  clientConnections = 0;
+  private tlsOptions: ConnectionOptions;
+
+  constructor(config: HttpProxyConfig, runtime: Runtime) {
+    super(config, runtime);
+    this.pool = new UpstreamPool(this.poolSize(config), config.upstreamKeepAlive.idleMs);
+    this.tlsOptions = tlsOptionsOf(config);
+  }
+
+  private poolSize(c: HttpProxyConfig): number {
+    return c.upstreamKeepAlive.enable ? c.upstreamPoolMaxIdle : 0;
+  }
+
+  override reload(cfg: HttpProxyConfig): void {
+    super.reload(cfg);
+    this.pool.configure(this.poolSize(cfg), cfg.upstreamKeepAlive.idleMs);
+    this.tlsOptions = tlsOptionsOf(cfg);
+  }
 
   acceptSocket(socket: Socket, info: ClientInfo): void {
     this.stats.connTotal++;
+    if (this.clientConnections >= this.config.maxClientConnections) return this.refuseBusy(socket, info);
+    this.clientConnections++;
+    const tls = this.config.tlsServer;
+    if (!tls || info.tls) return this.serve(socket, info);
+    const hs = new Handshaking(socket);
+    this.track(hs);
+    acceptTls(socket, tls).then(
+      (t) => {
+        this.untrack(hs);
+        if (!this.online) {
+          this.clientConnections--;
+          t.destroy();
+          return;
+        }
+        this.serve(t, { ...info, tls: true });
+      },
+      () => {
+        // a failed handshake (bad or missing client certificate, plain HTTP on a TLS port) closes silently
+        this.untrack(hs);
+        this.clientConnections--;
+        this.stats.listenDropped++;
+      },
+    );
+  }
+
+  private serve(socket: Socket, info: ClientInfo): void {
     const c = new HttpProxyConnection(this, socket, info);
     this.track(c);
     c.start();
   }
 
+  /** Over max_client_connections: answer 503 and close (a TLS client just gets closed), logged as a task. */
+  private refuseBusy(socket: Socket, info: ClientInfo): void {
+    this.stats.listenDropped++;
+    const task = new HttpForwardTask('HttpForward', this.name, this.logName, info.clientAddr, info.serverAddr);
+    this.beginTask(task);
+    task.error = new SluiceError('SERVER_BUSY', `more than ${this.config.maxClientConnections} client connections`);
+    socket.on('error', () => socket.destroy());
+    if (this.config.tlsServer && !info.tls) socket.destroy();
+    else {
+      const res = errorResponse(503, true);
+      task.rspStatus = 503;
+      task.cWrBytes = res.length;
+      socket.end(res);
+      setTimeout(() => socket.destroy(), 2000).unref();
+    }
+    this.endTask(task);
+  }
+
   connectionClosed(c: HttpProxyConnection): void {
+    this.clientConnections--;
     this.untrack(c);
   }
 
@@ -32,9 +110,9 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     return this.runtime.escaper(this.config.escaper);
   }
 
-  /** TLS client options for https forwarding. */
+  /** TLS client options for https forwarding (from `tls_client`). */
   tlsClient(): ConnectionOptions {
-    return {};
+    return this.tlsOptions;
   }
 
   newHttpTask(c: HttpProxyConnection): HttpForwardTask {
@@ -70,4 +148,17 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     }
     return null;
   }
+
+  override destroy(): void {
+    super.destroy();
+    this.pool.clear();
+  }
+}
+
+function tlsOptionsOf(c: HttpProxyConfig): ConnectionOptions {
+  const t = c.tlsClient;
+  // disable_sni: an empty servername makes node send no SNI
+  const o = { ...t.options, handshakeTimeoutMs: t.handshakeTimeoutMs } as ConnectionOptions;
+  if (t.disableSni) o.servername = '';
+  return o;
 }

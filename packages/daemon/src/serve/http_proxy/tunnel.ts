@@ -7,7 +7,7 @@ import { HttpParseError, parseAuthorityForm, type RequestHead } from '@sluice/pr
 import { TaskContext } from '../../task/task.js';
 import { Relay, type RelayEnd } from '../relay.js';
 import type { HttpProxyConnection } from './connection.js';
-import { CONNECT_ESTABLISHED } from './responses.js';
+import { CONNECT_ESTABLISHED, remoteConnectionInfo } from './responses.js';
 
 const END_REASON: Record<RelayEnd, TaskReason> = {
   client: 'ClosedByClient',
@@ -50,8 +50,11 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   const abort = new AbortController();
   conn.inflight = abort;
   let upstream;
+  let upstreamInfo;
   try {
-    upstream = (await escaper.tcpConnect(task, upstream0, abort.signal)).socket;
+    const c = await escaper.tcpConnect(task, upstream0, abort.signal);
+    upstream = c.socket;
+    upstreamInfo = c.info;
   } catch (e) {
     const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
     if (abort.signal.aborted || conn.state === 'closed') {
@@ -69,15 +72,16 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
     return;
   }
   task.stage = 'Connected';
-  conn.dropKept();
   const client = conn.socket;
   client.removeAllListeners('data');
   client.removeAllListeners('end');
   client.removeAllListeners('drain');
   client.removeAllListeners('close');
   client.removeAllListeners('error');
-  client.write(CONNECT_ESTABLISHED);
-  task.cWrBytes += CONNECT_ESTABLISHED.length;
+  const established = server.config.serverId === undefined ? CONNECT_ESTABLISHED
+    : Buffer.from(`HTTP/1.1 200 Connection established\r\n${remoteConnectionInfo(server.config.serverId, upstreamInfo)}\r\n`, 'latin1');
+  client.write(established);
+  task.cWrBytes += established.length;
   task.markReady();
   task.stage = 'Relaying';
   for (const early of conn.takeQueued()) {
@@ -90,7 +94,7 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
     task.reason = END_REASON[end];
     server.endTask(task);
     conn.release();
-  });
+  }, server.config.speedLimit);
   conn.tunnelIdleTick = (max) => relay.idleTick(max);
   conn.tunnelAbort = () => relay.abort();
   relay.start();
