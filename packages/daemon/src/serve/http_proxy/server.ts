@@ -127,7 +127,7 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   }
 
   endTask(t: TaskContext): void {
-    if (finishTask(t, this.runtime.logs.task)) this.stats.taskAlive--;
+    if (finishTask(t, this.taskLogger)) this.stats.taskAlive--;
   }
 
   /** The user auth step (auth/ owns it): null when the request may go on. */
