@@ -79,8 +79,8 @@ describe('statsd over UDP', () => {
     assert.equal(sumCounter(lines, 'g3proxy.server.connection.total', ['server:http']), 3);
     assert.equal(sumCounter(lines, 'g3proxy.listen.accepted', ['server:http']), 3);
     assert.equal(sumCounter(lines, 'g3proxy.escaper.task.total', ['escaper:direct']), 3);
-    assert.equal(sumCounter(lines, 'g3proxy.logger.message.total', ['logger:lt-default']), 3);
-    assert.equal(sumCounter(lines, 'g3proxy.logger.message.pass', ['logger:lt-default']), 3);
+    assert.equal(sumCounter(lines, 'g3proxy.logger.message.total', ['logger:lt-http']), 3);
+    assert.equal(sumCounter(lines, 'g3proxy.logger.message.pass', ['logger:lt-http']), 3);
     const inBytes = lines.filter((l) => l.name === 'g3proxy.server.traffic.in.bytes');
     assert.ok(inBytes.length > 0);
     assert.ok(inBytes.every((l) => l.tags.at(-1) === 'transport:tcp'), 'transport is the last, per-metric tag');
