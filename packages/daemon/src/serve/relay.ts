@@ -14,6 +14,14 @@ const LINGER_MS = 5000;
 
 export type RelayEnd = 'client' | 'upstream' | 'client-error' | 'upstream-error' | 'idle' | 'quit';
 
+/**
+ * end() a socket that may already be ended or destroyed. Calling end() on those makes Node build an error
+ * (with a stack trace) that nobody reads — measurable on a proxy that opens and closes many tunnels.
+ */
+function endSoftly(s: Socket): void {
+  if (!s.destroyed && !s.writableEnded) s.end();
+}
+
 export class Relay {
   /** reads seen since the last idle check; a new relay counts as active until the first check, so one idle
    * check interval always passes before it can be closed as idle (the server's timer phase is arbitrary) */
@@ -80,11 +88,11 @@ export class Relay {
     // both of its directions are done, and the relay ends when both have closed.
     client.on('end', () => {
       this.firstEnd ??= 'client';
-      upstream.end();
+      endSoftly(upstream);
     });
     upstream.on('end', () => {
       this.firstEnd ??= 'upstream';
-      client.end();
+      endSoftly(client);
     });
     client.on('error', () => {
       this.firstEnd ??= 'client-error';
@@ -111,7 +119,7 @@ export class Relay {
       return;
     }
     // The closed side can take no more data: let the other flush what it has, then make sure it goes.
-    other.end();
+    endSoftly(other);
     this.lingerTimer = setTimeout(() => other.destroy(), LINGER_MS);
     this.lingerTimer.unref();
   }
