@@ -1,12 +1,19 @@
 /** Value formats of g3's logs, so existing pipelines parse sluice's records unchanged. */
 
 /** RFC 3339 with microseconds and `Z`, e.g. `2024-08-15T14:26:13.124661Z`. `ms` may be fractional. */
+// Busy proxies finish many tasks per millisecond: the date part is formatted once per millisecond.
+let isoMs = -1;
+let isoPrefix = '';
+
 export function formatTimestamp(ms: number): string {
   const whole = Math.floor(ms);
   // round, not floor: 124.661 - 124 is 0.66099999... in binary floating point
   const micros = Math.min(999, Math.round((ms - whole) * 1000));
-  const iso = new Date(whole).toISOString(); // 2024-08-15T14:26:13.124Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  if (whole !== isoMs) {
+    isoMs = whole;
+    isoPrefix = new Date(whole).toISOString().slice(0, 23); // 2024-08-15T14:26:13.124
+  }
+  return `${isoPrefix}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
 }
 
 /** Rust's `{:.3?}` Duration style: `1.002s`, `16.918ms`, `111.667µs`, `12ns`. */
@@ -21,7 +28,17 @@ export function formatDuration(ms: number): string {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `Mmm dd hh:mm:ss.mmm` in local time, the stdout driver's line prefix. */
+let stdoutMs = -1;
+let stdoutText = '';
+
 export function formatStdoutTime(ms: number): string {
+  if (ms === stdoutMs) return stdoutText;
+  stdoutMs = ms;
+  stdoutText = formatStdoutTimeUncached(ms);
+  return stdoutText;
+}
+
+function formatStdoutTimeUncached(ms: number): string {
   const d = new Date(ms);
   const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
   const msec = d.getMilliseconds();

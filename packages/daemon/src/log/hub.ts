@@ -12,6 +12,9 @@
 import { DiscardDriver, StdoutDriver } from './stdout-driver.js';
 import { FluentdDriver } from './fluentd-driver.js';
 import { JournalDriver } from './journal-driver.js';
+import type { TaskContext } from '../task/task.js';
+import { taskLogFields } from '../task/task-log.js';
+import type { TaskLineWriter } from './stdout-driver.js';
 import { LOGGER_ROLES, parseLogConfig, type DriverSpec, type LogConfig, type LoggerRole } from './log-config.js';
 import { newLoggerStats, type LogDriver, type LogRecord, type LoggerStats, type LogType } from './record.js';
 import { SyslogDriver } from './syslog-driver.js';
@@ -54,6 +57,21 @@ export class Logger {
   ) {
     this.driver = createDriver(spec, this.stats, role);
     this.enabled = this.driver.name !== 'discard';
+  }
+
+  /**
+   * The finish record of a task. A driver that can format straight from the task (stdout) does so without
+   * building the field list; every other driver gets the generic record.
+   */
+  logTask(t: TaskContext, totalMs: number, msg: string): void {
+    if (!this.enabled) {
+      this.stats.total++;
+      this.stats.drop++;
+      return;
+    }
+    const fast = this.driver as LogDriver & Partial<TaskLineWriter>;
+    if (fast.writeTask) fast.writeTask(t, totalMs, msg, this.common);
+    else this.log('Task', taskLogFields(t, totalMs), msg, 'info');
   }
 
   log(logType: LogType, fields: LogRecord['fields'], msg = '', level: LogRecord['level'] = 'info'): void {

@@ -8,8 +8,12 @@
  * written through one async fd stream shared by every stdout logger; when the reader cannot keep up, the queue
  * is bounded and the excess is dropped and counted (a slow log reader must never stall proxied traffic).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { formatStdoutTime } from './format.js';
+import type { TaskContext } from '../task/task.js';
+import { TASK_FIELDS } from '../task/task-log.js';
 import { countDrop, LEVEL_SHORT, type LogDriver, type LogRecord, type LoggerStats, type LogValue } from './record.js';
 
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -28,13 +32,32 @@ export function formatStdoutLine(r: LogRecord): string {
   return line + '\n';
 }
 
-/** One writer per fd, shared by all stdout loggers so their lines never interleave mid-line. */
+/** Flush at least this often; and at once when this many bytes are waiting. */
+const FLUSH_INTERVAL_MS = 20;
+const FLUSH_BYTES = 64 * 1024;
+
+/**
+ * One writer per fd, shared by all stdout loggers so their lines never interleave mid-line.
+ *
+ * A pipe or socket on the fd is written as a non-blocking stream on the event loop (no thread hop per write);
+ * a file goes through an fs stream (libuv's thread pool). Either way lines are gathered and written in
+ * batches, every FLUSH_INTERVAL_MS or every FLUSH_BYTES, so a busy proxy makes few large writes instead of
+ * one per request.
+ */
 class FdSink {
   private pending: string[] = [];
-  private scheduled = false;
-  private readonly out: WriteStream;
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly out: Writable;
   constructor(fd: number) {
-    this.out = createWriteStream('', { fd, autoClose: false });
+    let streamy = false;
+    try {
+      const st = fstatSync(fd); // once, at start
+      streamy = st.isFIFO() || st.isSocket();
+    } catch {
+      /* a closed fd: the fs stream below reports it and we drop records */
+    }
+    this.out = streamy ? new Socket({ fd, readable: false, writable: true }) : createWriteStream('', { fd, autoClose: false });
     this.out.on('error', () => {
       /* a closed stdout must not kill the daemon; records are dropped from now on */
     });
@@ -44,16 +67,20 @@ class FdSink {
   }
   push(line: string): void {
     this.pending.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(this.flush, FLUSH_INTERVAL_MS);
+      this.timer.unref();
     }
   }
   private readonly flush = (): void => {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0) return;
     const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     this.pending = [];
+    this.pendingBytes = 0;
     this.out.write(chunk);
   };
   drained(): Promise<void> {
@@ -77,7 +104,29 @@ function sinkFor(fd: number): FdSink {
   return s;
 }
 
-export class StdoutDriver implements LogDriver {
+/** A driver that formats a task's finish record straight from the task (no intermediate field list). */
+export interface TaskLineWriter {
+  writeTask(t: TaskContext, totalMs: number, msg: string, common: { daemonName: string; pid: number }): void;
+}
+
+type LineGetter = (t: TaskContext, totalMs: number, c: { daemonName: string; pid: number }) => LogValue | undefined;
+
+/** TASK_FIELDS plus the logger-wide keys, sorted by key as the stdout format wants: sorted once, not per line. */
+let sortedTaskFields: Array<readonly [string, LineGetter]> | undefined;
+function sortedFields(): Array<readonly [string, LineGetter]> {
+  if (!sortedTaskFields) {
+    const all: Array<readonly [string, LineGetter]> = [
+      ['daemon_name', (_t, _n, c) => c.daemonName],
+      ['log_type', () => 'Task'],
+      ['pid', (_t, _n, c) => c.pid],
+      ...TASK_FIELDS.map(([k, g]) => [k, (t: TaskContext, n: number) => g(t, n)] as const),
+    ];
+    sortedTaskFields = all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  }
+  return sortedTaskFields;
+}
+
+export class StdoutDriver implements LogDriver, TaskLineWriter {
   readonly name = 'stdout';
   private readonly sink: FdSink;
 
@@ -95,6 +144,25 @@ export class StdoutDriver implements LogDriver {
     this.sink.push(line);
     this.stats.pass++;
     this.stats.passBytes += Buffer.byteLength(line);
+  }
+
+  writeTask(t: TaskContext, totalMs: number, msg: string, common: { daemonName: string; pid: number }): void {
+    this.stats.total++;
+    if (this.sink.full) {
+      countDrop(this.stats, 'ChannelOverflow');
+      return;
+    }
+    const fields = sortedFields();
+    let line = `${formatStdoutTime(Date.now())} ${LEVEL_SHORT.info} ${valueText(msg)}`;
+    for (let i = 0; i < fields.length; i++) {
+      const [k, get] = fields[i]!;
+      const v = get(t, totalMs, common);
+      if (v !== undefined) line += `, ${k}: ${valueText(v)}`;
+    }
+    line += '\n';
+    this.sink.push(line);
+    this.stats.pass++;
+    this.stats.passBytes += line.length;
   }
 
   close(): Promise<void> {
