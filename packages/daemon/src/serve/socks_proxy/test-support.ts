@@ -2,6 +2,8 @@
  * In-process harness for socks_proxy tests: a SocksProxyServer on a fake runtime (task log records captured,
  * escaper supplied by the test) fed by a real loopback listener. Not used by the daemon.
  */
+import type { TaskContext } from '../../task/task.js';
+import { taskLogFields } from '../../task/task-log.js';
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Escaper } from '../../escape/types.js';
@@ -20,7 +22,12 @@ export interface Harness {
 
 export async function startHarness(escaper: Partial<Escaper>, extra: Record<string, unknown> = {}): Promise<Harness> {
   const logs: Array<Map<string, unknown>> = [];
-  const taskLogger = { enabled: true, stats: { total: 0, pass: 0, drop: 0 }, log: (_t: string, f: Array<[string, unknown]>) => logs.push(new Map(f)) };
+  const taskLogger = {
+    enabled: true,
+    stats: { total: 0, pass: 0, drop: 0 },
+    log: (_t: string, f: Array<[string, unknown]>) => logs.push(new Map(f)),
+    logTask: (t: TaskContext, total: number) => logs.push(new Map(taskLogFields(t, total))),
+  };
   const runtime = {
     escaper: () => escaper,
     logs: {
