@@ -33,4 +33,4 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per client connection speed limit (upload = client to upstream, download = upstream to client); reading pauses when over the limit.'),
   max_client_connections: int('sluice: most client connections this server holds at once; more get 503 and are closed (default 16384).', { minimum: 1 }),
   http_forward_upstream_pool_size: int('sluice: most idle kept-alive upstream connections pooled by this server for reuse across clients (default 256, 0 keeps them per client connection only).', { minimum: 0 }),
-}, { required: ['escaper'], aliases: { ...listeningServerAliases } });
+}, { required: ['escaper'], aliases: { ...listeningServerAliases, tls: 'tls_server' } });
