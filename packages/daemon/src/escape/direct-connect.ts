@@ -4,7 +4,7 @@
  */
 import { isForbidden, SluiceError, type NetworkAcl, type ResolveRedirection } from '@sluice/common';
 import type { Resolver } from '../resolve/types.js';
-import type { Upstream } from '../task/task.js';
+import { formatSockAddr, type Upstream } from '../task/task.js';
 import type { ConnectTuning } from './direct_fixed/config.js';
 import { happyConnect, interleave } from './happy-eyeballs.js';
 import type { EscaperStats } from './types.js';
@@ -130,4 +130,22 @@ export async function directConnect(
     else stats.tcpConnectError++;
     throw e;
   }
+}
+
+/** The connection an escaper made from this host, noted on the task for its log (`next_*`, `tcp_connect_*`). */
+export function noteDirectConnection(task: import('../task/task.js').TaskContext, r: DirectConnectResult, escaper: string): import('./types.js').TcpConnection {
+  const info = {
+    nextBindIp: r.bindIp,
+    nextBoundAddr: formatSockAddr(r.socket.localAddress, r.socket.localPort),
+    nextPeerAddr: r.peer,
+    tcpConnectTries: r.tries,
+    tcpConnectSpendMs: r.spendMs,
+    escaper,
+  };
+  task.nextBindIp = info.nextBindIp;
+  task.nextBoundAddr = info.nextBoundAddr;
+  task.nextPeerAddr = info.nextPeerAddr;
+  task.tcpConnectTries = info.tcpConnectTries;
+  task.tcpConnectSpend = info.tcpConnectSpendMs;
+  return { socket: r.socket, info };
 }

@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime/runtime.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
 import { formatUpstream } from '../../task/task.js';
 import { userConnectOptions } from '../../auth/task-user.js';
-import { directConnect, type DirectConnectOptions } from '../direct-connect.js';
+import { directConnect, noteDirectConnection, type DirectConnectOptions } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
 import {
@@ -57,20 +57,7 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     try {
       const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal);
       this.stats.connEstablish++;
-      const info = {
-        nextBindIp: r.bindIp,
-        nextBoundAddr: r.socket.localAddress ? fmt(r.socket.localAddress, r.socket.localPort!) : undefined,
-        nextPeerAddr: r.peer,
-        tcpConnectTries: r.tries,
-        tcpConnectSpendMs: r.spendMs,
-        escaper: this.name,
-      };
-      task.nextBindIp = info.nextBindIp;
-      task.nextBoundAddr = info.nextBoundAddr;
-      task.nextPeerAddr = info.nextPeerAddr;
-      task.tcpConnectTries = info.tcpConnectTries;
-      task.tcpConnectSpend = info.tcpConnectSpendMs;
-      return { socket: r.socket, info };
+      return noteDirectConnection(task, r, this.name);
     } catch (e) {
       const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
       if (err.code !== 'CLIENT_CLOSED_EARLY') {
@@ -112,9 +99,5 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
 
   async close(): Promise<void> {}
   destroy(): void {}
-}
-
-function fmt(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 

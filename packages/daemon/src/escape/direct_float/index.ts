@@ -10,9 +10,9 @@ import { normalizeIp, SluiceError, toSluiceError, ValueError } from '@sluice/com
 import type { ObjectTypeDef, ParseContext } from '../../runtime/object-def.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
-import { formatSockAddr, formatUpstream, type TaskContext, type Upstream } from '../../task/task.js';
+import { formatUpstream, type TaskContext, type Upstream } from '../../task/task.js';
 import { parseDirectFixedConfig, type DirectFixedConfig } from '../direct_fixed/config.js';
-import { directConnect } from '../direct-connect.js';
+import { directConnect, noteDirectConnection } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import { asRecords, loadCache, parseExpire, resolvePath, saveCache } from '../float-source.js';
 import { tlsUpgrade } from '../tls-upgrade.js';
@@ -142,16 +142,7 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
         noIpv4: c.noIpv4 || ipv4.length === 0, noIpv6: c.noIpv6 || ipv6.length === 0,
       }, this.stats, signal);
       this.stats.connEstablish++;
-      const info = {
-        nextBindIp: r.bindIp, nextBoundAddr: formatSockAddr(r.socket.localAddress, r.socket.localPort), nextPeerAddr: r.peer,
-        tcpConnectTries: r.tries, tcpConnectSpendMs: r.spendMs, escaper: this.name,
-      };
-      task.nextBindIp = info.nextBindIp;
-      task.nextBoundAddr = info.nextBoundAddr;
-      task.nextPeerAddr = info.nextPeerAddr;
-      task.tcpConnectTries = info.tcpConnectTries;
-      task.tcpConnectSpend = info.tcpConnectSpendMs;
-      return { socket: r.socket, info };
+      return noteDirectConnection(task, r, this.name);
     } catch (e) {
       const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
       if (err.code !== 'CLIENT_CLOSED_EARLY') {
