@@ -114,6 +114,47 @@ server:
     }
   });
 
+  it('enforces tcp_sock_speed_limit on the upstream socket', async () => {
+    const origin = await startOrigin();
+    const d = await startDaemon({
+      files: {
+        'main.yaml': `
+log: stdout
+resolver: [{name: dns, type: c-ares}]
+escaper:
+  - name: slow
+    type: direct_fixed
+    resolver: dns
+    egress_net_filter: {default: allow, allow: 127.0.0.1}
+    tcp_sock_speed_limit: {shift_millis: 8, upload: 1M, download: 16K}   # download 16000 bytes per 256 ms slice
+  - name: fast
+    type: direct_fixed
+    resolver: dns
+    egress_net_filter: {default: allow, allow: 127.0.0.1}
+server:
+  - {name: slow, type: http_proxy, listen: 127.0.0.1:0, escaper: slow}
+  - {name: fast, type: http_proxy, listen: 127.0.0.1:0, escaper: fast}
+`,
+      },
+    });
+    try {
+      const n = 160_000;
+      const t0 = Date.now();
+      const fast = await curl(['-x', `http://127.0.0.1:${await d.port('fast')}`, `${origin.url}/bytes?n=${n}`]);
+      const fastMs = Date.now() - t0;
+      assert.equal(fast.body.length, n);
+      const t1 = Date.now();
+      const slow = await curl(['-x', `http://127.0.0.1:${await d.port('slow')}`, `${origin.url}/bytes?n=${n}`]);
+      const slowMs = Date.now() - t1;
+      assert.equal(slow.body.length, n, 'the limited download is complete');
+      // 160 kB at 16 kB per 256 ms needs about 2.3 s after the first slice; allow wide scheduling slack
+      assert.ok(slowMs >= 1500, `limited download took ${slowMs} ms (unlimited: ${fastMs} ms)`);
+    } finally {
+      await d.stop();
+      await origin.close();
+    }
+  });
+
   it('caches answers within the TTL bounds', async () => {
     const dns = await startDnsmasq({ 'moving.sluice.test': ['127.0.0.1'] });
     const d = await startDaemon({

@@ -8,6 +8,7 @@
  * is never cut, so a slice may overshoot by one chunk.
  */
 import type { Socket } from 'node:net';
+import { throttleSocket } from '../limit/socket-throttle.js';
 import { SliceBucket } from './limiter.js';
 import type { User } from './user.js';
 
@@ -41,54 +42,8 @@ export function throttleClientSocket(socket: Socket, user: User): void {
   const t: Throttle = { user, ...slices(user) };
   throttles.set(socket, t);
 
-  // upload: pause reading until the budget comes back; a resume() asked for meanwhile is deferred
-  const origResume = socket.resume.bind(socket);
-  const origPause = socket.pause.bind(socket);
-  let held: NodeJS.Timeout | undefined;
-  let wantResume = false;
-  socket.resume = function resume(this: Socket) {
-    if (held) wantResume = true;
-    else origResume();
-    return this;
-  };
-  socket.pause = function pause(this: Socket) {
-    wantResume = false;
-    origPause();
-    return this;
-  };
-  socket.prependListener('data', (chunk: Buffer) => {
-    const wait = Math.max(t.up?.take(chunk.length) ?? 0, t.user.uploadBucket?.take(chunk.length) ?? 0);
-    if (wait <= 0 || held) return;
-    // if nobody else had paused the socket, it flows again once the budget is back
-    wantResume = !socket.isPaused();
-    origPause();
-    held = setTimeout(() => {
-      held = undefined;
-      if (wantResume && !socket.destroyed) origResume();
-    }, wait);
-    held.unref();
-  });
-
-  // download: backpressure on write while the budget is used up
-  const origWrite = socket.write.bind(socket) as (...a: unknown[]) => boolean;
-  let drainTimer: NodeJS.Timeout | undefined;
-  socket.write = function write(this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
-    const ok = origWrite(chunk, ...rest);
-    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length;
-    const wait = Math.max(t.down?.take(n) ?? 0, t.user.downloadBucket?.take(n) ?? 0);
-    if (wait <= 0) return ok;
-    if (!drainTimer) {
-      drainTimer = setTimeout(() => {
-        drainTimer = undefined;
-        // announce the next slice; a writer still blocked by the kernel buffer gets the real 'drain' later
-        if (!socket.destroyed && socket.writableLength === 0) socket.emit('drain');
-      }, wait);
-      drainTimer.unref();
-    }
-    return false;
-  } as Socket['write'];
-  socket.once('close', () => {
-    clearTimeout(held);
-    clearTimeout(drainTimer);
+  throttleSocket(socket, {
+    readWait: (n) => Math.max(t.up?.take(n) ?? 0, t.user.uploadBucket?.take(n) ?? 0),
+    writeWait: (n) => Math.max(t.down?.take(n) ?? 0, t.user.downloadBucket?.take(n) ?? 0),
   });
 }

@@ -6,6 +6,7 @@ import { isForbidden, SluiceError, type NetworkAcl, type ResolveRedirection } fr
 import type { Resolver } from '../resolve/types.js';
 import { formatSockAddr, type Upstream } from '../task/task.js';
 import type { ConnectTuning } from './direct_fixed/config.js';
+import { throttleUpstreamSocket } from '../limit/socket-throttle.js';
 import { happyConnect, interleave } from './happy-eyeballs.js';
 import type { EscaperStats } from './types.js';
 
@@ -124,6 +125,7 @@ export async function directConnect(
     }, signal);
     stats.tcpConnectEstablish++;
     stats.tcpConnectSuccess++;
+    throttleUpstreamSocket(r.socket, t.speedLimit);
     return { socket: r.socket, tries: r.tries, peer: r.peer, bindIp, spendMs: performance.now() - started };
   } catch (e) {
     if (e instanceof SluiceError && e.code === 'UPSTREAM_CONNECT_TIMEOUT') stats.tcpConnectTimeout++;

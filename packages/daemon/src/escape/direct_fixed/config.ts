@@ -1,4 +1,5 @@
 import {
+  parseTcpSpeedLimit, type TcpSpeedLimit,
   parseHappyEyeballs, parseNetworkAcl, parseResolveRedirection, parseResolveStrategy, parseTcpConnect,
   parseTcpKeepalive, parseTcpMiscOpts, normalizeIp, type NetworkAcl,
 } from '@sluice/common';
@@ -17,6 +18,8 @@ export interface ConnectTuning {
   keepAlive: { enable: boolean; idleMs: number };
   /** TCP_NODELAY on upstream sockets (tcp_misc_opts.no_delay, default on); the other misc options have no Node API */
   noDelay: boolean;
+  /** tcp_sock_speed_limit (old name tcp_conn_speed_limit) on each upstream socket */
+  speedLimit: TcpSpeedLimit | undefined;
 }
 
 export interface DirectFixedConfig extends BaseConfig {
@@ -31,6 +34,10 @@ export interface DirectFixedConfig extends BaseConfig {
   noIpv6: boolean;
   redirect: ReturnType<typeof parseResolveRedirection> | undefined;
   tuning: ConnectTuning;
+}
+
+function speedLimitOf(v: unknown): TcpSpeedLimit | undefined {
+  return v === undefined ? undefined : parseTcpSpeedLimit(v);
 }
 
 /** The connect-related keys shared by every escaper that opens TCP connections itself. */
@@ -50,6 +57,7 @@ export function parseConnectTuning(v: Record<string, unknown>): ConnectTuning {
     attemptDelayMs: he.connectionAttemptDelayMs,
     keepAlive: { enable: ka.enabled, idleMs: ka.idleTimeMs },
     noDelay: v.tcp_misc_opts === undefined ? true : parseTcpMiscOpts(v.tcp_misc_opts).noDelay ?? true,
+    speedLimit: speedLimitOf(v.tcp_sock_speed_limit ?? v.tcp_conn_speed_limit),
   };
 }
 
