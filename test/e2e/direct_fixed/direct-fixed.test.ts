@@ -114,6 +114,45 @@ server:
     }
   });
 
+  it('picks the bind address from egress_path_selection_header (forward and CONNECT)', async () => {
+    const seenBy = await startOrigin((req, res) => {
+      const body = `${req.socket.remoteAddress}|${req.headers['x-egress-path'] ?? ''}`;
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    const d = await startDaemon({
+      files: {
+        'main.yaml': `
+log: stdout
+resolver: [{name: dns, type: c-ares}]
+escaper:
+  - name: paths
+    type: direct_fixed
+    resolver: dns
+    bind_ip: [127.0.0.2, 127.0.0.3]
+    enable_path_selection: true
+    egress_net_filter: {default: allow, allow: 127.0.0.1}
+server:
+  - {name: http, type: http_proxy, listen: 127.0.0.1:0, escaper: paths, egress_path_selection_header: X-Egress-Path}
+`,
+      },
+    });
+    try {
+      const port = await d.port('http');
+      const url = `http://127.0.0.1:${seenBy.port}/`;
+      assert.equal((await curl(['-x', `http://127.0.0.1:${port}`, '-H', 'X-Egress-Path: 1', url])).body, '127.0.0.2|', 'id 1 is the first bind_ip; the header is not forwarded');
+      assert.equal((await curl(['-x', `http://127.0.0.1:${port}`, '-H', 'X-Egress-Path: 2', url])).body, '127.0.0.3|');
+      assert.equal((await curl(['-p', '-x', `http://127.0.0.1:${port}`, '--proxy-header', 'X-Egress-Path: 2', url])).body, '127.0.0.3|', 'CONNECT too');
+      const bad = await curl(['-x', `http://127.0.0.1:${port}`, '-H', 'X-Egress-Path: two', url]);
+      assert.equal(bad.status, 400);
+      const log = await d.waitForTask((l) => l.fields.rsp_status === '400');
+      assert.equal(log.fields.reason, 'InvalidClientProtocol');
+    } finally {
+      await d.stop();
+      await seenBy.close();
+    }
+  });
+
   it('enforces tcp_sock_speed_limit on the upstream socket', async () => {
     const origin = await startOrigin();
     const d = await startDaemon({

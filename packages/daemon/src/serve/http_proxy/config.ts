@@ -31,6 +31,8 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   markUpstream: boolean;
   echoChainedInfo: boolean;
   stealForwardedFor: boolean;
+  /** lower-case name of the egress path selection header, if any */
+  egressPathHeader: string | undefined;
   noEarlyErrorReply: boolean;
   /** per client connection, both directions; undefined: unlimited */
   speedLimit: TcpSpeedLimit | undefined;
@@ -71,6 +73,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     markUpstream: v.http_forward_mark_upstream === true,
     echoChainedInfo: v.echo_chained_info === true,
     stealForwardedFor: v.steal_forwarded_for === true,
+    egressPathHeader: typeof v.egress_path_selection_header === 'string' ? v.egress_path_selection_header.toLowerCase() : undefined,
     noEarlyErrorReply: v.no_early_error_reply === true,
     speedLimit: speedLimitOf(v.tcp_sock_speed_limit),
     maxClientConnections: (v.max_client_connections as number | undefined) ?? 16384,

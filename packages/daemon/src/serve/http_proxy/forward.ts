@@ -127,6 +127,8 @@ export class ForwardExchange {
     if (!target) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `not a proxy request (target '${req.target.slice(0, 64)}')`), 400);
     }
+    const badPath = conn.server.selectEgressPath(req, task);
+    if (badPath) return this.fail(badPath, 400);
     if (target.scheme === 'ftp') return runFtpOverHttp(conn, req, target, task);
     this.https = target.scheme === 'https';
     this.path = target.path;
@@ -167,7 +169,9 @@ export class ForwardExchange {
     // connection. The escaper's config object is part of the key, so after a reload (in place or respawn) no
     // connection made under the old config is reused.
     const shared = escaper.config.type === 'direct_fixed' && !conn.server.config.auth.userGroup;
-    const key = `${escaperInstanceId(escaper.config)}|${shared ? '' : conn.id}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}`;
+    // a request that chose its egress path only reuses a connection made for the same choice
+    const path = task.egressPath ? `|p${task.egressPath.selectNumberId(this.conn.server.config.escaper, 1 << 30) ?? ''}` : '';
+    const key = `${escaperInstanceId(escaper.config)}|${shared ? '' : conn.id}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}${path}`;
     this.upKey = key;
     this.upShared = shared;
     const pooled = forceNew ? null : conn.server.pool.take(key);
@@ -228,6 +232,7 @@ export class ForwardExchange {
       if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || n.startsWith('proxy-')) continue;
       if (tokens.length > 0 && tokens.includes(n)) continue;
       if (steal && (n === 'forwarded' || n === 'x-forwarded-for')) continue;
+      if (n === this.conn.server.config.egressPathHeader) continue;
       head += `${h.name}: ${h.value}\r\n`;
     }
     if (req.bodyKind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';

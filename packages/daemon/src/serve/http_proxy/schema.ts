@@ -28,9 +28,10 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   server_id: str('Server id; when set, forwarded responses and CONNECT replies carry `X-BD-Remote-Connection-Info: <server_id>[; bind=ip][; local=addr][; remote=addr]`.'),
   http_forward_mark_upstream: bool('Add `X-BD-Upstream-Id: <server_id>` to responses that came from upstream (unless a proxy further on already set it; default false).'),
   echo_chained_info: bool('Add `X-BD-Upstream-Addr` and `X-BD-Outgoing-IP` about the upstream connection to responses (unless already set further on; default false).'),
+  egress_path_selection_header: str('Request header whose number picks the egress path of this request (a bind_ip index of direct_fixed, a next escaper of route_mapping...); removed before forwarding. A value that is not a number gets 400.'),
   steal_forwarded_for: bool('Remove `Forwarded` and `X-Forwarded-For` from forwarded requests (default false).'),
   no_early_error_reply: bool('Close without an error response when a connection\'s first request cannot be parsed or arrives too late (port hiding; default false).'),
   tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per client connection speed limit (upload = client to upstream, download = upstream to client); reading pauses when over the limit.'),
   max_client_connections: int('sluice: most client connections this server holds at once; more get 503 and are closed (default 16384).', { minimum: 1 }),
   http_forward_upstream_pool_size: int('sluice: most idle kept-alive upstream connections pooled by this server for reuse across clients (default 256, 0 keeps them per client connection only).', { minimum: 0 }),
-}, { required: ['escaper'], aliases: { ...listeningServerAliases, tls: 'tls_server' } });
+}, { required: ['escaper'], aliases: { ...listeningServerAliases, tls: 'tls_server', path_selection_header: 'egress_path_selection_header' } });

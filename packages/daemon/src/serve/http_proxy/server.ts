@@ -1,5 +1,6 @@
 /** The `http_proxy` server: an HTTP/1.x forward proxy (absolute-form forwarding and CONNECT tunnels). */
 import type { Socket } from 'node:net';
+import { EgressPathSelection } from '../../escape/egress-path.js';
 import type { ConnectionOptions } from 'node:tls';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
 import type { RequestHead } from '@sluice/protocol';
@@ -133,6 +134,21 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   /** The user auth step (auth/ owns it): null when the request may go on. */
   authorize(c: HttpProxyConnection, req: RequestHead, task: TaskContext, type: ProxyRequestType, upstream: Upstream): Promise<AuthDenied | null> {
     return authorizeHttpProxyRequest(this.runtime, c, req, task, type, upstream);
+  }
+
+  /**
+   * g3's egress_path_selection_header: a number in the header selects the egress path for the server's escaper.
+   * Returns the error to answer 400 with when the value is not a number.
+   */
+  selectEgressPath(req: RequestHead, task: TaskContext): SluiceError | null {
+    const name = this.config.egressPathHeader;
+    if (!name) return null;
+    for (const h of req.headers) {
+      if (h.lname !== name) continue;
+      if (!/^\d{1,9}$/.test(h.value)) return new SluiceError('CLIENT_PROTOCOL_INVALID', `invalid egress path id '${h.value.slice(0, 32)}' in ${h.name}`);
+      (task.egressPath ??= new EgressPathSelection()).setNumberId(this.config.escaper, Number(h.value));
+    }
+    return null;
   }
 
   /** The server's destination filters; returns the error to answer with, or null when allowed. */

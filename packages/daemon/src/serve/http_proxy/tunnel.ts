@@ -41,6 +41,8 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
     }
     if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers);
   }
+  const badPath = server.selectEgressPath(head, task);
+  if (badPath) return conn.failTask(task, badPath, 400, true);
   const denied = server.checkDestination(upstream0);
   if (denied) return conn.failTask(task, denied, 403, true);
   const escaper = server.escaper();
