@@ -7,6 +7,7 @@
  * last verified and the user it gave, so only a changed header (or a changed user set) is checked again.
  * SOCKS: `authenticateUser` once per connection (RFC 1929), then `authorizeTask` per command.
  */
+import { applyUsernameEgress } from './username-egress.js';
 import type { Socket } from 'node:net';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
 import type { Runtime } from '../runtime/runtime.js';
@@ -251,6 +252,11 @@ export async function authorizeHttpRequest(runtime: Runtime, auth: ServerAuthCon
     user = r.user;
     newConnection = !cached || cached.user !== user;
     connAuth.set(input.connection, { header, user, generation: g.generation });
+  }
+  if (header !== undefined && auth.usernameParams) {
+    const escaper = (runtime.server(input.serverName)?.config as { escaper?: string } | undefined)?.escaper;
+    const bad = applyUsernameEgress(auth, decodeBasic(header)?.user ?? '', 'http', escaper, task);
+    if (bad) return { error: bad, status: 400, headers: '' };
   }
   const err = await authorizeTask(user, task, { ...input, newConnection });
   if (!err) return user;

@@ -3,6 +3,7 @@
  * remembered for the connection) and the per-command check. The user is kept by the connection's
  * ClientInfo object, which lives exactly as long as the connection.
  */
+import { applyUsernameEgress } from './username-egress.js';
 import type { Socket } from 'node:net';
 import type { ProxyRequestType, SluiceError } from '@sluice/common';
 import type { Runtime } from '../runtime/runtime.js';
@@ -12,7 +13,7 @@ import type { ServerAuthConfig } from './server-auth-config.js';
 import { authenticateUser, authorizeTask } from './server-auth.js';
 import type { User } from './user.js';
 
-const socksUsers = new WeakMap<ClientInfo, { user: User; params: ReadonlyMap<string, string> | undefined }>();
+const socksUsers = new WeakMap<ClientInfo, { user: User; params: ReadonlyMap<string, string> | undefined; raw: string; auth: ServerAuthConfig }>();
 
 /** RFC 1929 check against the server's user group; true lets the client on. */
 export async function socksLogin(runtime: Runtime, auth: ServerAuthConfig, username: string, password: string, client: ClientInfo): Promise<boolean> {
@@ -28,7 +29,7 @@ export async function socksLogin(runtime: Runtime, auth: ServerAuthConfig, usern
   }
   const r = await authenticateUser(runtime, auth.userGroup, name, password, client);
   if (!r.ok) return false;
-  socksUsers.set(client, { user: r.user, params });
+  socksUsers.set(client, { user: r.user, params, raw: username, auth });
   return true;
 }
 
@@ -38,9 +39,12 @@ export async function socksLogin(runtime: Runtime, auth: ServerAuthConfig, usern
  */
 export async function authorizeSocksTask(
   serverName: string, client: ClientInfo, task: TaskContext, requestType: ProxyRequestType, upstream: Upstream | undefined, clientSocket: Socket,
+  escaper?: string,
 ): Promise<SluiceError | null> {
   const login = socksUsers.get(client);
   if (!login) return null;
   task.usernameParams = login.params;
+  const bad = applyUsernameEgress(login.auth, login.raw, 'socks5', escaper, task);
+  if (bad) return bad;
   return authorizeTask(login.user, task, { serverName, requestType, clientIp: client.clientIp, upstream, newConnection: true, clientSocket });
 }

@@ -46,7 +46,7 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
     conn.close();
   };
 
-  const refused = await authorizeSocksTask(server.name, conn.info, task, 'SocksTcpConnect', upstream, client);
+  const refused = await authorizeSocksTask(server.name, conn.info, task, 'SocksTcpConnect', upstream, client, server.config.escaper);
   if (client.destroyed) return fail(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authorization'), false);
   if (refused) return fail(refused, true);
   const denied = server.checkDestination(upstream);

@@ -74,7 +74,7 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     server.beginTask(task);
     task.stage = 'Preparing';
     // the user's checks for the command itself; destinations come per datagram
-    const refused = await authorizeSocksTask(server.name, this.conn.info, task, 'SocksUdpAssociate', undefined, this.conn.socket);
+    const refused = await authorizeSocksTask(server.name, this.conn.info, task, 'SocksUdpAssociate', undefined, this.conn.socket, server.config.escaper);
     if (refused) {
       this.end(refused, true);
       return;
