@@ -2,13 +2,17 @@
  * Resolve an upstream and connect to it from this host: the common path of every escaper that opens a TCP
  * connection itself (direct escapers to origins, proxy escapers to their next proxy).
  */
-import { isForbidden, SluiceError, type NetworkAcl, type ResolveRedirection } from '@sluice/common';
+import { isForbidden, SluiceError, toSluiceError, type NetworkAcl, type ResolveRedirection } from '@sluice/common';
 import type { Resolver } from '../resolve/types.js';
-import { formatSockAddr, type Upstream } from '../task/task.js';
+import type { ConnectionOptions } from 'node:tls';
+import type { Runtime } from '../runtime/runtime.js';
+import { formatSockAddr, formatUpstream, type TaskContext, type Upstream } from '../task/task.js';
+import { logEscapeError } from './escape-log.js';
+import { tlsUpgrade } from './tls-upgrade.js';
 import type { ConnectTuning } from './direct_fixed/config.js';
 import { throttleUpstreamSocket } from '../limit/socket-throttle.js';
 import { happyConnect, interleave } from './happy-eyeballs.js';
-import type { EscaperStats } from './types.js';
+import type { EscaperStats, HttpForwardConnection, TcpConnection } from './types.js';
 
 export interface DirectConnectOptions {
   tuning: ConnectTuning;
@@ -135,7 +139,7 @@ export async function directConnect(
 }
 
 /** The connection an escaper made from this host, noted on the task for its log (`next_*`, `tcp_connect_*`). */
-export function noteDirectConnection(task: import('../task/task.js').TaskContext, r: DirectConnectResult, escaper: string): import('./types.js').TcpConnection {
+export function noteDirectConnection(task: TaskContext, r: DirectConnectResult, escaper: string): TcpConnection {
   const info = {
     nextBindIp: r.bindIp,
     nextBoundAddr: formatSockAddr(r.socket.localAddress, r.socket.localPort),
@@ -150,4 +154,64 @@ export function noteDirectConnection(task: import('../task/task.js').TaskContext
   task.tcpConnectTries = info.tcpConnectTries;
   task.tcpConnectSpend = info.tcpConnectSpendMs;
   return { socket: r.socket, info };
+}
+
+interface DirectEscaperLike {
+  readonly name: string;
+  readonly logName: string;
+  readonly config: { raw?: unknown };
+  readonly stats: EscaperStats;
+}
+
+/**
+ * The TCP connect of an escaper that connects from this host: counts, notes the connection on the task, and
+ * writes the Escape log on failure (not when the client went away first).
+ */
+export async function directTcpConnect(
+  escaper: DirectEscaperLike,
+  runtime: Runtime,
+  task: TaskContext,
+  upstream: Upstream,
+  connect: () => Promise<DirectConnectResult>,
+): Promise<TcpConnection> {
+  escaper.stats.taskTotal++;
+  escaper.stats.connAttempt++;
+  try {
+    const r = await connect();
+    escaper.stats.connEstablish++;
+    return noteDirectConnection(task, r, escaper.name);
+  } catch (e) {
+    const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
+    if (err.code !== 'CLIENT_CLOSED_EARLY') {
+      logEscapeError(runtime, escaper, 'TcpConnect', task, [['upstream', formatUpstream(upstream)], ['reason', err.reason]], err);
+    }
+    throw err;
+  }
+}
+
+/** An HTTP forward connection over a direct TCP connection, with TLS to the origin for https forward. */
+export async function directHttpForward(
+  escaper: DirectEscaperLike,
+  runtime: Runtime,
+  task: TaskContext,
+  upstream: Upstream,
+  tls: ConnectionOptions | null,
+  signal: AbortSignal,
+  c: TcpConnection,
+): Promise<HttpForwardConnection> {
+  let socket = c.socket;
+  if (tls) {
+    try {
+      socket = await tlsUpgrade(c.socket, upstream.host, tls, signal);
+      escaper.stats.tlsHandshakeSuccess++;
+    } catch (e) {
+      const err = toSluiceError(e, 'UPSTREAM_TLS_HANDSHAKE_FAILED');
+      escaper.stats.tlsHandshakeError++;
+      logEscapeError(runtime, escaper, 'TlsHandshake', task, [['upstream', formatUpstream(upstream)], ['tls_name', upstream.host]], err);
+      throw err;
+    }
+  }
+  // the bind address is part of the key: a kept connection is reused only for the same way out
+  const poolKey = `${escaper.name}|${tls ? 's' : ''}|${c.info.nextBindIp ?? ''}|${upstream.host}|${upstream.port}`;
+  return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey };
 }

@@ -10,6 +10,7 @@ import { parseDuration, parseEnvSockaddr, parseIpAddr, parseTcpKeepalive } from 
 import { parseTlsClient } from '../tls/tls-config.js';
 import type { FluentdOptions } from './fluentd-driver.js';
 import { SYSLOG_DEFAULT_UNIX, type SyslogOptions, type SyslogTarget } from './syslog-driver.js';
+import { normalizedMap } from '../runtime/plain-map.js';
 
 export type LoggerRole = 'task' | 'escape' | 'resolve' | 'audit';
 export const LOGGER_ROLES: readonly LoggerRole[] = ['task', 'escape', 'resolve', 'audit'];
@@ -33,15 +34,8 @@ export interface LogConfig {
   audit?: DriverSpec;
 }
 
+const asMap = normalizedMap;
 const normKey = (k: string) => k.toLowerCase().replaceAll('-', '_');
-
-function asMap(v: unknown, where: string): Record<string, unknown> {
-  if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: expected a map`);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[normKey(k)] = x;
-  return out;
-}
 
 function asBool(v: unknown, where: string): boolean {
   if (typeof v === 'boolean') return v;

@@ -5,6 +5,7 @@
  * `cache_size` (256KiB) and `max_segment_size` (1400 for UDP, 4096 for Unix). Without `stat:` nothing is sent.
  */
 import { parseDuration, parseEnvSockaddr, parseIpAddr, parseSize } from '@sluice/common';
+import { normalizedMap } from '../runtime/plain-map.js';
 
 export type StatTarget = { kind: 'udp'; host: string; port: number; bindIp?: string } | { kind: 'unix'; path: string };
 
@@ -16,15 +17,7 @@ export interface StatConfig {
   maxSegmentSize: number | undefined;
 }
 
-const normKey = (k: string) => k.toLowerCase().replaceAll('-', '_');
-
-function asMap(v: unknown, where: string): Record<string, unknown> {
-  if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where}: expected a map`);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[normKey(k)] = x;
-  return out;
-}
+const asMap = normalizedMap;
 
 function udp(v: unknown, where: string): StatTarget {
   if (typeof v === 'string') {

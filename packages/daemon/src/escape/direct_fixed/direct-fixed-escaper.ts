@@ -1,13 +1,9 @@
 /** `direct_fixed`: connect from this host to the upstream, through the escaper's resolver and egress filter. */
 import type { ConnectionOptions } from 'node:tls';
-import { toSluiceError } from '@sluice/common';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
-import { formatUpstream } from '../../task/task.js';
 import { userConnectOptions } from '../../auth/task-user.js';
-import { directConnect, noteDirectConnection, type DirectConnectOptions } from '../direct-connect.js';
-import { logEscapeError } from '../escape-log.js';
-import { tlsUpgrade } from '../tls-upgrade.js';
+import { directConnect, directHttpForward, directTcpConnect, type DirectConnectOptions } from '../direct-connect.js';
 import {
   newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
   type UdpUpstreamReceiver,
@@ -51,35 +47,13 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     return { ...this.opts, bindIps4: v6 ? [] : [ip], bindIps6: v6 ? [ip] : [], noIpv4: c.noIpv4 || v6, noIpv6: c.noIpv6 || !v6 };
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
-    this.stats.taskTotal++;
-    this.stats.connAttempt++;
-    try {
-      const r = await directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal);
-      this.stats.connEstablish++;
-      return noteDirectConnection(task, r, this.name);
-    } catch (e) {
-      const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
-      if (err.code !== 'CLIENT_CLOSED_EARLY') {
-        logEscapeError(this.runtime, this, 'TcpConnect', task, [['upstream', formatUpstream(upstream)], ['reason', err.reason]], err);
-      }
-      throw err;
-    }
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+    return directTcpConnect(this, this.runtime, task, upstream, () =>
+      directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal));
   }
 
   async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
-    const c = await this.tcpConnect(task, upstream, signal);
-    let socket = c.socket;
-    if (tls) {
-      try {
-        socket = await tlsUpgrade(c.socket, upstream.host, tls, signal);
-      } catch (e) {
-        const err = toSluiceError(e, 'UPSTREAM_TLS_HANDSHAKE_FAILED');
-        logEscapeError(this.runtime, this, 'TlsHandshake', task, [['upstream', formatUpstream(upstream)], ['tls_name', upstream.host]], err);
-        throw err;
-      }
-    }
-    return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}|${tls ? 's' : ''}|${upstream.host}|${upstream.port}` };
+    return directHttpForward(this, this.runtime, task, upstream, tls, signal, await this.tcpConnect(task, upstream, signal));
   }
 
   /** UDP is in udp.ts; these only hand it this escaper's current options. */

@@ -6,16 +6,14 @@
  * one the client's egress path string id names.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { normalizeIp, SluiceError, toSluiceError, ValueError } from '@sluice/common';
+import { normalizeIp, SluiceError, ValueError } from '@sluice/common';
 import type { ObjectTypeDef, ParseContext } from '../../runtime/object-def.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
-import { formatUpstream, type TaskContext, type Upstream } from '../../task/task.js';
+import type { TaskContext, Upstream } from '../../task/task.js';
 import { parseDirectFixedConfig, type DirectFixedConfig } from '../direct_fixed/config.js';
-import { directConnect, noteDirectConnection } from '../direct-connect.js';
-import { logEscapeError } from '../escape-log.js';
+import { directConnect, directHttpForward, directTcpConnect } from '../direct-connect.js';
 import { asRecords, loadCache, parseExpire, resolvePath, saveCache } from '../float-source.js';
-import { tlsUpgrade } from '../tls-upgrade.js';
 import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
 
 export interface DirectFloatConfig extends DirectFixedConfig {
@@ -126,8 +124,6 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
   }
 
   async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
-    this.stats.taskTotal++;
-    this.stats.connAttempt++;
     const c = this.config;
     let { ipv4, ipv6 } = this.bindAddresses();
     const wanted = task.egressPath?.selectStringId(this.name);
@@ -135,38 +131,17 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
       const hit = [...this.binds4, ...this.binds6].find((b) => b.id === wanted);
       if (hit) [ipv4, ipv6] = hit.ip.includes(':') ? [[], [hit.ip]] : [[hit.ip], []];
     }
-    try {
+    return directTcpConnect(this, this.runtime, task, upstream, () => {
       if (ipv4.length === 0 && ipv6.length === 0) throw new SluiceError('ESCAPER_NOT_USABLE', `${this.name}: no bind address published`);
-      const r = await directConnect(this.runtime.resolver(c.resolver), upstream, {
+      return directConnect(this.runtime.resolver(c.resolver), upstream, {
         tuning: c.tuning, egress: c.egress, bindIps4: ipv4, bindIps6: ipv6, redirect: c.redirect,
         noIpv4: c.noIpv4 || ipv4.length === 0, noIpv6: c.noIpv6 || ipv6.length === 0,
       }, this.stats, signal);
-      this.stats.connEstablish++;
-      return noteDirectConnection(task, r, this.name);
-    } catch (e) {
-      const err = toSluiceError(e, 'UPSTREAM_CONNECT_FAILED');
-      if (err.code !== 'CLIENT_CLOSED_EARLY') {
-        logEscapeError(this.runtime, this, 'TcpConnect', task, [['upstream', formatUpstream(upstream)], ['reason', err.reason]], err);
-      }
-      throw err;
-    }
+    });
   }
 
   async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
-    const c = await this.tcpConnect(task, upstream, signal);
-    let socket = c.socket;
-    if (tls) {
-      try {
-        socket = await tlsUpgrade(c.socket, upstream.host, tls, signal);
-        this.stats.tlsHandshakeSuccess++;
-      } catch (e) {
-        const err = toSluiceError(e, 'UPSTREAM_TLS_HANDSHAKE_FAILED');
-        this.stats.tlsHandshakeError++;
-        logEscapeError(this.runtime, this, 'TlsHandshake', task, [['upstream', formatUpstream(upstream)], ['tls_name', upstream.host]], err);
-        throw err;
-      }
-    }
-    return { socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}|${tls ? 's' : ''}|${c.info.nextBindIp ?? ''}|${upstream.host}|${upstream.port}` };
+    return directHttpForward(this, this.runtime, task, upstream, tls, signal, await this.tcpConnect(task, upstream, signal));
   }
 
   async close(): Promise<void> {}
