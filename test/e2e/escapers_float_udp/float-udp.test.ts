@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SocksClient } from 'socks';
-import { startDaemon, type DaemonHandle } from '@sluice/testkit';
+import { baseConfig, startDaemon, type DaemonHandle } from '@sluice/testkit';
 
 /** A UDP echo that answers `<source ip>|<payload>`. */
 async function startAddrEcho(): Promise<{ port: number; close(): Promise<void> }> {
@@ -76,14 +76,9 @@ describe('UDP through direct_float and proxy_float', () => {
     echo = await startAddrEcho();
     // the socks5 / http peer: a second sluice going direct from 127.0.0.5, so its UDP is recognisable
     peer = await startDaemon({ files: { 'main.yaml': `
-runtime: { server_offline_delay: 0, task_wait_delay: 0, task_wait_timeout: 5s }
-log: stdout
-resolver: [{ name: default, type: c-ares }]
-escaper:
-  - { name: direct, type: direct_fixed, resolver: default, bind_ip: 127.0.0.5, egress_network_filter: { default: allow, allow: 127.0.0.0/8 } }
-server:
-  - { name: upsocks, type: socks_proxy, listen: 127.0.0.1:0, escaper: direct, enable_udp_associate: true }
-  - { name: uphttp, type: http_proxy, listen: 127.0.0.1:0, escaper: direct }
+${baseConfig({ escapers: '  - { name: from5, type: direct_fixed, resolver: default, bind_ip: 127.0.0.5, egress_network_filter: { default: allow, allow: 127.0.0.0/8 } }\n' })}server:
+  - { name: upsocks, type: socks_proxy, listen: 127.0.0.1:0, escaper: from5, enable_udp_associate: true }
+  - { name: uphttp, type: http_proxy, listen: 127.0.0.1:0, escaper: from5 }
 ` } });
     peerSocksPort = await peer.port('upsocks');
     peerHttpPort = await peer.port('uphttp');
@@ -91,14 +86,10 @@ server:
   - { name: ${name}_assoc, type: socks_proxy, listen: 127.0.0.1:0, escaper: ${escaper}, enable_udp_associate: true }
   - { name: ${name}_conn, type: socks_proxy, listen: 127.0.0.1:0, escaper: ${escaper} }`;
     d = await startDaemon({ files: { 'main.yaml': `
-runtime: { server_offline_delay: 0, task_wait_delay: 0, task_wait_timeout: 5s }
-log: stdout
-resolver: [{ name: default, type: c-ares }]
-escaper:
-  - { name: dfloat, type: direct_float, resolver: default, egress_network_filter: { default: allow, allow: 127.0.0.0/8 } }
+${baseConfig({ escapers: `  - { name: dfloat, type: direct_float, resolver: default, egress_network_filter: { default: allow, allow: 127.0.0.0/8 } }
   - { name: psocks, type: proxy_float }
   - { name: phttp, type: proxy_float }
-server:${servers('dfloat', 'dfloat')}${servers('psocks', 'psocks')}${servers('phttp', 'phttp')}
+` })}server:${servers('dfloat', 'dfloat')}${servers('psocks', 'psocks')}${servers('phttp', 'phttp')}
 ` } });
   });
 

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, startDaemon, type DaemonHandle } from '@sluice/testkit';
+import { baseConfig, curl, startDaemon, type DaemonHandle } from '@sluice/testkit';
 import { startAddrOrigin } from '../escapers/peers.js';
 
 const bound = (name: string, ip: string) => `  - name: ${name}
@@ -24,16 +24,11 @@ describe('route_mapping', () => {
   before(async () => {
     origin = await startAddrOrigin('127.0.0.1');
     d = await startDaemon({ files: { 'main.yaml': `
-runtime: { server_offline_delay: 0, task_wait_delay: 0, task_wait_timeout: 5s }
-log: stdout
-resolver:
-  - { name: default, type: c-ares }
-escaper:
-${bound('e2', '127.0.0.2')}${bound('e3', '127.0.0.3')}${bound('e4', '127.0.0.4')}
+${baseConfig({ escapers: `${bound('e2', '127.0.0.2')}${bound('e3', '127.0.0.3')}${bound('e4', '127.0.0.4')}
   - name: mapped
     type: route_mapping
     next: [e2, e3, e4]
-server:
+` })}server:
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0
