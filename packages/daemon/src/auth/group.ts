@@ -16,6 +16,7 @@ import { fetchFileUsers } from './source/file-source.js';
 import { RedisUserSource } from './source/redis-source.js';
 import { parseUserList, type UserConfig } from './user-config.js';
 import { User, type UserType } from './user.js';
+import { unappliedUserOptions } from './user-socket-opts.js';
 
 export type AuthResult =
   | { readonly ok: true; readonly user: User }
@@ -29,13 +30,22 @@ function sameUserConfig(a: UserConfig, b: UserConfig): boolean {
 }
 
 /** New live users for `configs`, reusing `old` objects whose config is unchanged. */
-function liveUsers(configs: readonly UserConfig[], old: ReadonlyMap<string, User>, type: UserType, group: string): Map<string, User> {
+function liveUsers(
+  configs: readonly UserConfig[], old: ReadonlyMap<string, User>, type: UserType, group: string, warn: (m: string) => void,
+): Map<string, User> {
   const m = new Map<string, User>();
   for (const c of configs) {
     const prev = old.get(c.name);
-    m.set(c.name, prev && sameUserConfig(prev.config, c) ? prev : new User(c, type, group));
+    m.set(c.name, prev && sameUserConfig(prev.config, c) ? prev : newUser(c, type, group, warn));
   }
   return m;
+}
+
+/** A live user; socket options Node cannot set are named once, as the user is loaded. */
+function newUser(c: UserConfig, type: UserType, group: string, warn: (m: string) => void): User {
+  const unapplied = unappliedUserOptions(c);
+  if (unapplied.length > 0) warn(`user group ${group}: user ${c.name}: ${unapplied.join(', ')} not applied (no Node.js socket API)`);
+  return new User(c, type, group);
 }
 
 export class BasicUserGroup implements UserGroup<UserGroupConfig> {
@@ -51,6 +61,8 @@ export class BasicUserGroup implements UserGroup<UserGroupConfig> {
   /** bumped whenever the user set changes; lets callers cache a lookup */
   generation = 0;
 
+  private readonly warn = (m: string): void => this.runtime.plog.warn(m);
+
   constructor(public config: UserGroupConfig, protected readonly runtime: Runtime) {
     this.logName = config.type;
     this.applyStatic(config);
@@ -61,9 +73,9 @@ export class BasicUserGroup implements UserGroup<UserGroupConfig> {
   }
 
   private applyStatic(cfg: UserGroupConfig): void {
-    this.staticUsers = liveUsers(cfg.staticUsers, this.staticUsers, 'Static', cfg.name);
+    this.staticUsers = liveUsers(cfg.staticUsers, this.staticUsers, 'Static', cfg.name, this.warn);
     const a = cfg.anonymousUser;
-    this.anonymous = a ? (this.anonymous && sameUserConfig(this.anonymous.config, a) ? this.anonymous : new User(a, 'Anonymous', cfg.name)) : undefined;
+    this.anonymous = a ? (this.anonymous && sameUserConfig(this.anonymous.config, a) ? this.anonymous : newUser(a, 'Anonymous', cfg.name, this.warn)) : undefined;
     this.generation++;
   }
 
@@ -170,7 +182,7 @@ export class BasicUserGroup implements UserGroup<UserGroupConfig> {
   /** Replace the dynamic users with a JSON-shaped list; throws (keeping the old users) if it is invalid. */
   setDynamic(raw: unknown): void {
     const configs = parseUserList(raw);
-    this.dynamicUsers = liveUsers(configs, this.dynamicUsers, 'Dynamic', this.name);
+    this.dynamicUsers = liveUsers(configs, this.dynamicUsers, 'Dynamic', this.name, this.warn);
     this.generation++;
   }
 

@@ -16,6 +16,7 @@ import type { TaskContext, Upstream } from '../task/task.js';
 import type { BasicUserGroup } from './group.js';
 import type { ServerAuthConfig } from './server-auth-config.js';
 import { throttleClientSocket } from './speed-limit.js';
+import { applyClientTcpOpts } from './user-socket-opts.js';
 import type { User } from './user.js';
 
 export interface ClientFacts {
@@ -145,10 +146,11 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
     siteStats.requestAlive++;
   }
   user.aliveRequests++;
-  if (c.resolveStrategy || c.resolveRedirection || site?.resolveStrategy) {
-    task.userResolve = { strategy: site?.resolveStrategy ?? c.resolveStrategy, redirection: c.resolveRedirection };
+  task.userResolve = user.overridesFor(site);
+  if (input.clientSocket) {
+    throttleClientSocket(input.clientSocket, user);
+    if (c.tcpClientMiscOpts) applyClientTcpOpts(input.clientSocket, c.tcpClientMiscOpts);
   }
-  if (input.clientSocket) throttleClientSocket(input.clientSocket, user);
   task.onFinish = (t) => {
     user.aliveRequests--;
     stats.requestAlive--;

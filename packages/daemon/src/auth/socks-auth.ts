@@ -48,3 +48,8 @@ export async function authorizeSocksTask(
   if (bad) return bad;
   return authorizeTask(login.user, task, { serverName, requestType, clientIp: client.clientIp, upstream, newConnection: true, clientSocket });
 }
+
+/** The user who logged in on this SOCKS connection, if the server authenticates. */
+export function socksUserOf(client: ClientInfo): User | undefined {
+  return socksUsers.get(client)?.user;
+}

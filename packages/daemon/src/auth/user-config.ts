@@ -11,7 +11,9 @@ import {
   within,
   type GlobalStreamLimit, type HostFilterSet, type NetworkAcl, type PortAcl, type ProxyRequestFilter, type RateLimitQuota,
   type ResolveRedirection, type ResolveStrategy, type TcpSpeedLimit, type UdpSpeedLimit, type UserAgentFilter,
+  type HttpKeepalive, type TcpConnect, type TcpKeepalive, type TcpMiscOpts, type UdpMiscOpts,
 } from '@sluice/common';
+import { parseGlobalDatagramLimit, type GlobalDatagramLimit } from '../limit/datagram-limit.js';
 import { parseToken, SKIP_TOKEN, type PasswordToken } from './token.js';
 
 /** A site of `explicit_sites`: requests to it are counted apart (user-site metrics). */
@@ -49,8 +51,17 @@ export interface UserConfig {
   readonly udpSockSpeedLimit: UdpSpeedLimit | undefined;
   readonly tcpAllUploadSpeedLimit: GlobalStreamLimit | undefined;
   readonly tcpAllDownloadSpeedLimit: GlobalStreamLimit | undefined;
-  readonly udpAllUploadSpeedLimit: GlobalStreamLimit | undefined;
-  readonly udpAllDownloadSpeedLimit: GlobalStreamLimit | undefined;
+  readonly udpAllUploadSpeedLimit: GlobalDatagramLimit | undefined;
+  readonly udpAllDownloadSpeedLimit: GlobalDatagramLimit | undefined;
+  /** caps the direct escaper's own tcp_connect for this user's tasks */
+  readonly tcpConnect: TcpConnect | undefined;
+  readonly tcpRemoteKeepalive: TcpKeepalive | undefined;
+  readonly tcpRemoteMiscOpts: TcpMiscOpts | undefined;
+  readonly tcpClientMiscOpts: TcpMiscOpts | undefined;
+  readonly udpRemoteMiscOpts: UdpMiscOpts | undefined;
+  readonly udpClientMiscOpts: UdpMiscOpts | undefined;
+  /** replaces http_proxy's http_forward_upstream_keepalive for this user's requests */
+  readonly httpUpstreamKeepalive: HttpKeepalive | undefined;
   readonly connectionRateLimit: RateLimitQuota | undefined;
   readonly requestRateLimit: RateLimitQuota | undefined;
   /** 0 = unlimited */
@@ -64,7 +75,7 @@ export interface UserConfig {
   readonly httpRspHeadTimeoutMs: number | undefined;
   readonly explicitSites: readonly UserSiteConfig[];
   readonly matchByFacts: readonly UserFact[];
-  /** accepted with g3's syntax and kept for the escapers that use them */
+  /** accepted with g3's syntax and kept as parsed (audit, egress path maps) */
   readonly socketOptions: Readonly<Record<string, unknown>>;
   /** the value as written (for the control socket's listings and the cache file) */
   readonly raw: Record<string, unknown>;
@@ -185,19 +196,19 @@ export function parseUserConfig(v: unknown, anonymous = false): UserConfig {
     },
     expire: set('expireAt', rfc3339),
     block_and_delay: set('blockAndDelayMs', parseDuration),
-    tcp_connect: keep('tcp_connect', parseTcpConnect),
+    tcp_connect: set('tcpConnect', parseTcpConnect),
     tcp_sock_speed_limit: tcpSock, tcp_conn_speed_limit: tcpSock, tcp_conn_limit: tcpSock,
     udp_sock_speed_limit: udpSock, udp_relay_speed_limit: udpSock, udp_relay_limit: udpSock,
     tcp_all_upload_speed_limit: set('tcpAllUploadSpeedLimit', parseGlobalStreamLimit),
     tcp_all_download_speed_limit: set('tcpAllDownloadSpeedLimit', parseGlobalStreamLimit),
-    udp_all_upload_speed_limit: set('udpAllUploadSpeedLimit', parseGlobalStreamLimit),
-    udp_all_download_speed_limit: set('udpAllDownloadSpeedLimit', parseGlobalStreamLimit),
-    tcp_remote_keepalive: keep('tcp_remote_keepalive', parseTcpKeepalive),
-    tcp_remote_misc_opts: keep('tcp_remote_misc_opts', parseTcpMiscOpts),
-    udp_remote_misc_opts: keep('udp_remote_misc_opts', parseUdpMiscOpts),
-    tcp_client_misc_opts: keep('tcp_client_misc_opts', parseTcpMiscOpts),
-    udp_client_misc_opts: keep('udp_client_misc_opts', parseUdpMiscOpts),
-    http_upstream_keepalive: keep('http_upstream_keepalive', parseHttpKeepalive),
+    udp_all_upload_speed_limit: set('udpAllUploadSpeedLimit', parseGlobalDatagramLimit),
+    udp_all_download_speed_limit: set('udpAllDownloadSpeedLimit', parseGlobalDatagramLimit),
+    tcp_remote_keepalive: set('tcpRemoteKeepalive', parseTcpKeepalive),
+    tcp_remote_misc_opts: set('tcpRemoteMiscOpts', parseTcpMiscOpts),
+    udp_remote_misc_opts: set('udpRemoteMiscOpts', parseUdpMiscOpts),
+    tcp_client_misc_opts: set('tcpClientMiscOpts', parseTcpMiscOpts),
+    udp_client_misc_opts: set('udpClientMiscOpts', parseUdpMiscOpts),
+    http_upstream_keepalive: set('httpUpstreamKeepalive', parseHttpKeepalive),
     http_rsp_header_recv_timeout: set('httpRspHeadTimeoutMs', parseDuration),
     connection_rate_limit: connRate, tcp_conn_rate_limit: connRate, tcp_conn_limit_quota: connRate,
     request_rate_limit: reqRate, request_limit_quota: reqRate,

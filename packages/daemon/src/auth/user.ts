@@ -5,7 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { UserStats, type UserRequestType, type UserStatsEntry } from '../stat/user-stats.js';
+import { DatagramBucket } from '../limit/datagram-limit.js';
 import { ByteBucket, RateLimiter } from './limiter.js';
+import { buildTaskOverrides, type UserTaskOverrides } from './task-user.js';
 import { tokenIsSlow, verifyToken } from './token.js';
 import type { UserConfig, UserSiteConfig } from './user-config.js';
 
@@ -20,6 +22,12 @@ export class User {
   readonly logLimiter: RateLimiter | undefined;
   readonly uploadBucket: ByteBucket | undefined;
   readonly downloadBucket: ByteBucket | undefined;
+  /** udp_all_upload/download_speed_limit: shared by all UDP relays of this user */
+  readonly udpUploadBucket: DatagramBucket | undefined;
+  readonly udpDownloadBucket: DatagramBucket | undefined;
+  /** what this user's tasks carry for escapers, relays and http_proxy; undefined when nothing is overridden */
+  readonly taskOverrides: UserTaskOverrides | undefined;
+  private readonly siteOverrides = new Map<string, UserTaskOverrides | undefined>();
   aliveRequests = 0;
   /** client-side counters per server and request type (key `server|request`) */
   private readonly stats = new Map<string, { server: string; request: UserRequestType; stats: UserStats }>();
@@ -36,6 +44,16 @@ export class User {
     this.logLimiter = c.logRateLimit && new RateLimiter(c.logRateLimit);
     this.uploadBucket = c.tcpAllUploadSpeedLimit && new ByteBucket(c.tcpAllUploadSpeedLimit);
     this.downloadBucket = c.tcpAllDownloadSpeedLimit && new ByteBucket(c.tcpAllDownloadSpeedLimit);
+    this.udpUploadBucket = c.udpAllUploadSpeedLimit && new DatagramBucket(c.udpAllUploadSpeedLimit);
+    this.udpDownloadBucket = c.udpAllDownloadSpeedLimit && new DatagramBucket(c.udpAllDownloadSpeedLimit);
+    this.taskOverrides = buildTaskOverrides(c);
+  }
+
+  /** The overrides of a task going to `site` (built once per site). */
+  overridesFor(site: UserSiteConfig | undefined): UserTaskOverrides | undefined {
+    if (!site || (site.resolveStrategy === undefined && site.httpRspHeadTimeoutMs === undefined)) return this.taskOverrides;
+    if (!this.siteOverrides.has(site.id)) this.siteOverrides.set(site.id, buildTaskOverrides(this.config, site));
+    return this.siteOverrides.get(site.id);
   }
 
   get name(): string {

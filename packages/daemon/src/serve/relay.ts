@@ -124,14 +124,17 @@ export class Relay {
     this.lingerTimer.unref();
   }
 
-  /** Called by the server's idle timer. Returns true when the relay was closed as idle. */
+  /**
+   * Called by the server's idle timer with the server's task_idle_max_count; the task user's own count, when
+   * set, replaces it. Returns true when the relay was closed as idle.
+   */
   idleTick(maxCount: number): boolean {
     if (this.activity > 0) {
       this.activity = 0;
       this.idleChecks = 0;
       return false;
     }
-    if (++this.idleChecks < maxCount) return false;
+    if (++this.idleChecks < (this.task.userResolve?.idleMaxCount ?? maxCount)) return false;
     this.finish('idle');
     return true;
   }

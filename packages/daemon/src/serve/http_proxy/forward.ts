@@ -301,7 +301,8 @@ export class ForwardExchange {
       this.task.stage = 'Relaying';
     }
     if (!this.rspTimer && !this.rsp) {
-      this.rspTimer = setTimeout(this.onResponseTimeout, this.conn.server.config.rspHeadTimeoutMs);
+      // the user's (or its explicit site's) http_rsp_header_recv_timeout replaces the server's
+      this.rspTimer = setTimeout(this.onResponseTimeout, this.task.userResolve?.httpRspHeadTimeoutMs ?? this.conn.server.config.rspHeadTimeoutMs);
       this.rspTimer.unref();
     }
   }
@@ -531,11 +532,13 @@ export class ForwardExchange {
     const up = this.up!;
     this.detachUpstream(up.socket);
     const cfg = conn.server.config;
-    const reusable = cfg.upstreamKeepAlive.enable && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
+    // the user's http_upstream_keepalive replaces the server's for this user's requests
+    const userKa = task.userResolve?.httpUpstreamKeepalive;
+    const reusable = (userKa ? userKa.enabled : cfg.upstreamKeepAlive.enable) && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
       && !up.socket.destroyed && conn.state !== 'closed';
     // a throttle pause must not travel with the socket into the pool
     if (conn.downThrottle?.blocked) conn.downThrottle.stop();
-    if (!reusable || !conn.server.pool.put(this.upKey, up)) up.socket.destroy();
+    if (!reusable || !conn.server.pool.put(this.upKey, up, userKa?.idleExpireMs)) up.socket.destroy();
     else if (!this.upShared) conn.ownPoolKey(this.upKey);
     this.up = null;
     conn.server.endTask(task);

@@ -9,7 +9,8 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 
 class Entry {
   readonly since = performance.now();
-  constructor(readonly pool: UpstreamPool, readonly key: string, readonly conn: HttpForwardConnection) {}
+  /** idle_expire of this entry: the pool's, or the user's http_upstream_keepalive */
+  constructor(readonly pool: UpstreamPool, readonly key: string, readonly conn: HttpForwardConnection, readonly idleMs: number) {}
   /** closed, errored or sent bytes nobody asked for: unusable */
   readonly onGone = (): void => {
     this.pool.remove(this);
@@ -43,16 +44,19 @@ export class UpstreamPool {
       this.unwatch(e);
       if (list.length === 0) this.byKey.delete(key);
       const s = e.conn.socket;
-      if (!s.destroyed && s.readyState === 'open') return e.conn;
+      if (!s.destroyed && s.readyState === 'open' && performance.now() - e.since < e.idleMs) return e.conn;
       s.destroy();
     }
     return null;
   }
 
-  /** Keep `conn` for reuse; returns false (and the caller closes it) when the pool is full. */
-  put(key: string, conn: HttpForwardConnection): boolean {
-    if (this.size >= this.maxIdle || this.idleMs <= 0) return false;
-    const e = new Entry(this, key, conn);
+  /**
+   * Keep `conn` for reuse (for `idleMs`, default the pool's); returns false (and the caller closes it) when the
+   * pool is full.
+   */
+  put(key: string, conn: HttpForwardConnection, idleMs = this.idleMs): boolean {
+    if (this.size >= this.maxIdle || idleMs <= 0) return false;
+    const e = new Entry(this, key, conn, idleMs);
     let list = this.byKey.get(key);
     if (!list) {
       list = [];
@@ -105,9 +109,9 @@ export class UpstreamPool {
   }
 
   private readonly sweep = (): void => {
-    const oldest = performance.now() - this.idleMs;
+    const now = performance.now();
     for (const list of [...this.byKey.values()]) {
-      for (const e of [...list]) if (e.since <= oldest) e.onGone();
+      for (const e of [...list]) if (now - e.since >= e.idleMs) e.onGone();
     }
     if (this.size === 0) {
       clearInterval(this.sweepTimer);

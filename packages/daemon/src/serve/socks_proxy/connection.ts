@@ -17,6 +17,7 @@ import type { ClientInfo } from '../types.js';
 import type { SocksProxyServer } from './server.js';
 import { runTcpConnect } from './tcp-connect.js';
 import { SocksUdpSession } from './udp-session.js';
+import { socksUserOf } from '../../auth/socks-auth.js';
 
 type State = 'greeting' | 'auth' | 'authing' | 'request' | 'task' | 'closed';
 
@@ -210,7 +211,9 @@ export class SocksConnection implements AliveWork {
     const early = this.buf;
     this.buf = Buffer.alloc(0);
     if (command === CMD_UDP_ASSOCIATE) {
-      const session = new SocksUdpSession(this, addr, this.server.config.useUdpAssociate ? 'associate' : 'connect');
+      // either the server or the user (socks_use_udp_associate) asks for RFC 1928 associate over udp connect
+      const associate = this.server.config.useUdpAssociate || socksUserOf(this.info)?.config.socksUseUdpAssociate === true;
+      const session = new SocksUdpSession(this, addr, associate ? 'associate' : 'connect');
       this.active = session;
       void session.start();
       // the TCP connection of a UDP session carries nothing after the request

@@ -11,14 +11,16 @@
  * this object's methods only (no closures per packet) and a cached reply header per peer.
  */
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
-import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
+import { isForbidden, SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
 import { encodeSocks5Reply, readUdpHeader, SocksParseError, udpHeaderSize, writeUdpHeader, type SocksAddress } from '@sluice/protocol';
 import type { Escaper, UdpConnectSocket, UdpRelaySocket, UdpUpstreamReceiver } from '../../escape/types.js';
-import { authorizeSocksTask } from '../../auth/socks-auth.js';
+import { authorizeSocksTask, socksUserOf } from '../../auth/socks-auth.js';
+import { clientUdpTtl } from '../../auth/user-socket-opts.js';
 import { formatSockAddr, formatUpstream, type Upstream } from '../../task/task.js';
 import { UdpTask } from '../../task/udp-task.js';
 import type { ActiveTask, SocksConnection } from './connection.js';
 import { advertisedUdpIp, bindClientUdp, UdpBudget } from './udp-support.js';
+import { UdpUserLimits } from './udp-user.js';
 
 /** Datagrams held while UDP connect sets up its upstream socket. */
 const SETUP_QUEUE_MAX = 32;
@@ -49,6 +51,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
   private idleChecks = 0;
   private readonly up: UdpBudget | null;
   private readonly down: UdpBudget | null;
+  /** the user's per-datagram limits and filters; null without a user or when the user sets none */
+  private userLimits: UdpUserLimits | null = null;
   // reply-header cache: the last peer's header (associate), or the fixed upstream's (connect)
   private hdrIp = '';
   private hdrPort = -1;
@@ -79,6 +83,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
       this.end(refused, true);
       return;
     }
+    const user = socksUserOf(this.conn.info);
+    if (user && UdpUserLimits.needed(user)) this.userLimits = new UdpUserLimits(user, user.statsFor(server.name, 'socks_udp_associate'));
     const escaper: Escaper = server.escaper();
     task.escaper = escaper.name;
     const can = this.mode === 'associate' ? escaper.udpSetupRelay : escaper.udpSetupConnection;
@@ -97,6 +103,15 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
       return;
     }
     if (this.ended) return this.closeSockets();
+    const userOpts = user?.config.udpClientMiscOpts;
+    if (userOpts) {
+      const ttl = clientUdpTtl(server.config.udpTtl, userOpts, this.conn.info.serverIp.includes(':'));
+      try {
+        if (ttl !== undefined) this.clientUdp.setTTL(ttl);
+      } catch {
+        // out of range for this family: keep what the server set
+      }
+    }
     this.clientUdp.on('message', this.onClientPacket);
     this.clientUdp.on('error', this.onClientUdpError);
     const local = this.clientUdp.address();
@@ -129,7 +144,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
       stats.udpDropped++;
       return;
     }
-    if (msg.length > this.conn.server.config.udpPacketSize || (this.up && !this.up.allow(msg.length))) {
+    if (msg.length > this.conn.server.config.udpPacketSize || (this.up && !this.up.allow(msg.length))
+      || (this.userLimits && !this.userLimits.allowUpload(msg.length))) {
       stats.udpDropped++;
       return;
     }
@@ -161,8 +177,11 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     stats.udpInPackets++;
     if (this.mode === 'associate') {
       const dest: Upstream = h.addr;
-      const denied = this.conn.server.checkDestination(dest, false);
-      if (denied) return this.end(denied, false);
+      // each datagram names its own destination: a forbidden one is dropped, the association goes on
+      if (!this.destinationAllowed(dest)) {
+        stats.udpDropped++;
+        return;
+      }
       if (this.task.initialPeer === undefined) {
         this.task.initialPeer = formatUpstream(dest);
         this.task.stage = 'Relaying';
@@ -187,6 +206,20 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     void this.connectUpstream(h.addr, payload);
   };
 
+  /**
+   * The destination filters for one associate datagram: the server's dst_port_filter (its host filter set does
+   * not apply to UDP ASSOCIATE, as g3 documents), then the user's port and host filters.
+   */
+  private destinationAllowed(dest: Upstream): boolean {
+    const server = this.conn.server;
+    const ports = server.config.dstPorts;
+    if (ports && isForbidden(ports.check(dest.port))) {
+      server.stats.forbiddenDestDenied++;
+      return false;
+    }
+    return !this.userLimits || this.userLimits.allowDestination(dest);
+  }
+
   /** UDP connect: the first datagram's destination becomes the task's upstream. */
   private async connectUpstream(dest: SocksAddress, first: Buffer): Promise<void> {
     const server = this.conn.server;
@@ -195,6 +228,9 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     task.upstream = upstream;
     const denied = server.checkDestination(upstream);
     if (denied) return this.end(denied, false);
+    if (this.userLimits && !this.userLimits.allowDestination(upstream)) {
+      return this.end(new SluiceError('FORBIDDEN_DESTINATION', `${formatUpstream(upstream)} is forbidden for user '${this.userLimits.user.name}'`), false);
+    }
     this.settingUp = true;
     this.setupQueue.push(first);
     task.stage = 'Connecting';
@@ -239,7 +275,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
       this.hdrPort = portForHeader;
     }
     const size = this.hdr.length + data.length;
-    if (size > this.conn.server.config.udpPacketSize || (this.down && !this.down.allow(size))) {
+    if (size > this.conn.server.config.udpPacketSize || (this.down && !this.down.allow(size))
+      || (this.userLimits && !this.userLimits.allowDownload(size))) {
       stats.udpDropped++;
       return;
     }
@@ -284,7 +321,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     }
     // before the first datagram the initial timeout is in charge
     if (this.task.udpClientAddr === undefined) return false;
-    if (++this.idleChecks < max) return false;
+    // the user's task_idle_max_count replaces the server's
+    if (++this.idleChecks < (this.task.userResolve?.idleMaxCount ?? max)) return false;
     this.end(null, false, 'Idle');
     return true;
   }
