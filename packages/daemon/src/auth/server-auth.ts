@@ -100,12 +100,14 @@ function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE
  * log, user counters at finish, resolve overrides for the escaper). A blocked user is answered only after
  * its `block_and_delay`. Returns null when allowed.
  */
-export async function authorizeTask(user: User, task: TaskContext, input: TaskAuthInput): Promise<SluiceError | null> {
+export async function authorizeTask(
+  user: User, task: TaskContext, input: TaskAuthInput, newConnection = input.newConnection,
+): Promise<SluiceError | null> {
   const c = user.config;
   const stats = user.statsFor(input.serverName, REQUEST_TAG[input.requestType]);
   task.user = user.name;
   task.userGroup = user.groupName;
-  if (input.newConnection) stats.connTotal++;
+  if (newConnection) stats.connTotal++;
   if (user.isExpired()) return deny(stats, 'forbiddenUserExpired', 'FORBIDDEN_BY_RULE', `user '${user.name}' has expired`);
   if (c.blockAndDelayMs !== undefined) {
     if (c.blockAndDelayMs > 0) await new Promise((r) => setTimeout(r, c.blockAndDelayMs).unref());
@@ -117,7 +119,7 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
   if (c.proxyRequestFilter && isForbidden(c.proxyRequestFilter.check(input.requestType))) {
     return deny(stats, 'forbiddenProtoBanned', 'FORBIDDEN_BY_RULE', `${input.requestType} is not allowed for user '${user.name}'`);
   }
-  if (input.newConnection && user.connLimiter && !user.connLimiter.tryTake()) {
+  if (newConnection && user.connLimiter && !user.connLimiter.tryTake()) {
     return deny(stats, 'forbiddenRateLimited', 'CLIENT_RATE_LIMITED', `connection rate limit of user '${user.name}' reached`);
   }
   if (user.requestLimiter && !user.requestLimiter.tryTake()) {
@@ -151,7 +153,17 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
     throttleClientSocket(input.clientSocket, user);
     if (c.tcpClientMiscOpts) applyClientTcpOpts(input.clientSocket, c.tcpClientMiscOpts);
   }
-  task.onFinish = (t) => {
+  task.onFinish = siteStats ? taskFinisher(user, stats, siteStats) : (plainFinishers.get(stats) ?? cachedFinisher(user, stats));
+  return null;
+}
+
+/**
+ * What a finished task gives back to its user: the alive slot, byte counters, upstream counters, and the
+ * log_rate_limit decision. Tasks without an explicit site share one function per (user, server, request
+ * type) instead of a closure per request.
+ */
+function taskFinisher(user: User, stats: UserStats, siteStats: UserStats | undefined): (t: TaskContext) => void {
+  return (t) => {
     user.aliveRequests--;
     stats.requestAlive--;
     stats.inBytes += t.cRdBytes;
@@ -171,7 +183,15 @@ export async function authorizeTask(user: User, task: TaskContext, input: TaskAu
       t.skipLog = true;
     }
   };
-  return null;
+}
+
+/** Keyed by the user's counters object, which belongs to exactly one user: a live user keeps its finishers. */
+const plainFinishers = new WeakMap<UserStats, (t: TaskContext) => void>();
+
+function cachedFinisher(user: User, stats: UserStats): (t: TaskContext) => void {
+  const f = taskFinisher(user, stats, undefined);
+  plainFinishers.set(stats, f);
+  return f;
 }
 
 // ---- HTTP ------------------------------------------------------------------------------------------------
@@ -193,6 +213,12 @@ function proxyAuthenticate(realm: string): string {
     if (realmHeaders.size < 64) realmHeaders.set(realm, h);
   }
   return h;
+}
+
+/** 407 with the realm's challenge, counted on the server. */
+function authFailed(stats: { forbiddenAuthFailed: number } | undefined, auth: ServerAuthConfig, error: SluiceError): AuthDenied {
+  if (stats) stats.forbiddenAuthFailed++;
+  return { error, status: 407, headers: proxyAuthenticate(auth.realm) };
 }
 
 /** Split `user+key=value+...` when the server reads username params; the base name authenticates. */
@@ -223,33 +249,28 @@ export interface HttpAuthInput extends TaskAuthInput {
  */
 export async function authorizeHttpRequest(runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput): Promise<User | AuthDenied> {
   const g = group(runtime, auth.userGroup);
-  const challenge = proxyAuthenticate(auth.realm);
   const stats = runtime.server(input.serverName)?.stats;
-  const fail = (error: SluiceError): AuthDenied => {
-    if (stats) stats.forbiddenAuthFailed++;
-    return { error, status: 407, headers: challenge };
-  };
-  if (!g) return fail(new SluiceError('CLIENT_AUTH_FAILED', `user group '${auth.userGroup}' does not exist`));
+  if (!g) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', `user group '${auth.userGroup}' does not exist`));
   const header = input.proxyAuthorization;
   let user: User | undefined;
   let newConnection = input.newConnection;
   const cached = connAuth.get(input.connection);
   if (header === undefined) {
     user = g.anonymousUser();
-    if (!user) return fail(new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
+    if (!user) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
   } else if (cached && cached.header === header && cached.generation === g.generation) {
     user = cached.user;
     if (task.usernameParams === undefined && auth.usernameParams) splitParams(auth, decodeBasic(header)?.user ?? '', task);
     newConnection = false;
   } else {
     const cred = decodeBasic(header);
-    if (!cred) return fail(new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
+    if (!cred) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
     const name = splitParams(auth, cred.user, task);
     const r = await authenticateUser(runtime, auth.userGroup, name, cred.password, { clientIp: input.clientIp });
     if (!r.ok) {
       // the task log names who tried, never with what password
       task.user = name;
-      return fail(r.error);
+      return authFailed(stats, auth, r.error);
     }
     user = r.user;
     newConnection = !cached || cached.user !== user;
@@ -260,7 +281,7 @@ export async function authorizeHttpRequest(runtime: Runtime, auth: ServerAuthCon
     const bad = applyUsernameEgress(auth, decodeBasic(header)?.user ?? '', 'http', escaper, task);
     if (bad) return { error: bad, status: 400, headers: '' };
   }
-  const err = await authorizeTask(user, task, { ...input, newConnection });
+  const err = await authorizeTask(user, task, input, newConnection);
   if (!err) return user;
   if (err.code === 'FORBIDDEN_DESTINATION' && stats) stats.forbiddenDestDenied++;
   if (err.code === 'CLIENT_USER_BLOCKED' && stats) stats.forbiddenUserBlocked++;

@@ -29,8 +29,8 @@ export class User {
   readonly taskOverrides: UserTaskOverrides | undefined;
   private readonly siteOverrides = new Map<string, UserTaskOverrides | undefined>();
   aliveRequests = 0;
-  /** client-side counters per server and request type (key `server|request`) */
-  private readonly stats = new Map<string, { server: string; request: UserRequestType; stats: UserStats }>();
+  /** client-side counters per server, then request type (nested maps: no key string built per request) */
+  private readonly stats = new Map<string, Map<UserRequestType, { server: string; request: UserRequestType; stats: UserStats }>>();
   /** upstream-side counters per escaper */
   private readonly upstream = new Map<string, UserStats>();
   /** per explicit site id, then per server (key `site|server`) */
@@ -61,11 +61,15 @@ export class User {
   }
 
   statsFor(server: string, request: UserRequestType = 'http_forward'): UserStats {
-    const key = `${server}|${request}`;
-    let s = this.stats.get(key);
+    let byRequest = this.stats.get(server);
+    if (!byRequest) {
+      byRequest = new Map();
+      this.stats.set(server, byRequest);
+    }
+    let s = byRequest.get(request);
     if (!s) {
       s = { server, request, stats: new UserStats() };
-      this.stats.set(key, s);
+      byRequest.set(request, s);
     }
     return s.stats;
   }
@@ -92,7 +96,7 @@ export class User {
   /** Every counter set of this user, as the StatsD emitter reads them (user.*, user.upstream.*, user.site.*). */
   forEachStats(cb: (entry: UserStatsEntry) => void): void {
     const base = { userGroup: this.groupName, user: this.name, userType: this.type };
-    for (const s of this.stats.values()) {
+    for (const byRequest of this.stats.values()) for (const s of byRequest.values()) {
       const connection = s.request.startsWith('socks') ? 'socks' : 'http';
       cb({ ...base, server: s.server, request: s.request, connection, stats: s.stats });
     }
