@@ -100,9 +100,9 @@ function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE
  * log, user counters at finish, resolve overrides for the escaper). A blocked user is answered only after
  * its `block_and_delay`. Returns null when allowed.
  */
-export async function authorizeTask(
+export function authorizeTask(
   user: User, task: TaskContext, input: TaskAuthInput, newConnection = input.newConnection,
-): Promise<SluiceError | null> {
+): SluiceError | null | Promise<SluiceError | null> {
   const c = user.config;
   const stats = user.statsFor(input.serverName, REQUEST_TAG[input.requestType]);
   task.user = user.name;
@@ -110,8 +110,10 @@ export async function authorizeTask(
   if (newConnection) stats.connTotal++;
   if (user.isExpired()) return deny(stats, 'forbiddenUserExpired', 'FORBIDDEN_BY_RULE', `user '${user.name}' has expired`);
   if (c.blockAndDelayMs !== undefined) {
-    if (c.blockAndDelayMs > 0) await new Promise((r) => setTimeout(r, c.blockAndDelayMs).unref());
-    return deny(stats, 'forbiddenUserBlocked', 'CLIENT_USER_BLOCKED', `user '${user.name}' is blocked`);
+    const blocked = () => deny(stats, 'forbiddenUserBlocked', 'CLIENT_USER_BLOCKED', `user '${user.name}' is blocked`);
+    if (c.blockAndDelayMs <= 0) return blocked();
+    // the only answer that waits: every other check answers synchronously (no promise per request)
+    return new Promise<void>((r) => setTimeout(r, c.blockAndDelayMs).unref()).then(blocked);
   }
   if (c.ingressFilter && isForbidden(c.ingressFilter.check(input.clientIp))) {
     return deny(stats, 'forbiddenSrcBlocked', 'FORBIDDEN_BY_RULE', `client ${input.clientIp} is not allowed for user '${user.name}'`);
@@ -216,7 +218,7 @@ function proxyAuthenticate(realm: string): string {
 }
 
 /** 407 with the realm's challenge, counted on the server. */
-function authFailed(stats: { forbiddenAuthFailed: number } | undefined, auth: ServerAuthConfig, error: SluiceError): AuthDenied {
+function authFailed(stats: ServerStatsLike | undefined, auth: ServerAuthConfig, error: SluiceError): AuthDenied {
   if (stats) stats.forbiddenAuthFailed++;
   return { error, status: 407, headers: proxyAuthenticate(auth.realm) };
 }
@@ -247,41 +249,63 @@ export interface HttpAuthInput extends TaskAuthInput {
  * then carries it), or what to answer: 407 with `Proxy-Authenticate` for missing or bad
  * credentials, 403 for a forbidden user or destination, 429 for a rate limit.
  */
-export async function authorizeHttpRequest(runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput): Promise<User | AuthDenied> {
+export function authorizeHttpRequest(
+  runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput,
+): User | AuthDenied | Promise<User | AuthDenied> {
   const g = group(runtime, auth.userGroup);
   const stats = runtime.server(input.serverName)?.stats;
   if (!g) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', `user group '${auth.userGroup}' does not exist`));
   const header = input.proxyAuthorization;
-  let user: User | undefined;
-  let newConnection = input.newConnection;
-  const cached = connAuth.get(input.connection);
   if (header === undefined) {
-    user = g.anonymousUser();
-    if (!user) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
-  } else if (cached && cached.header === header && cached.generation === g.generation) {
-    user = cached.user;
-    if (task.usernameParams === undefined && auth.usernameParams) splitParams(auth, decodeBasic(header)?.user ?? '', task);
-    newConnection = false;
-  } else {
-    const cred = decodeBasic(header);
-    if (!cred) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
-    const name = splitParams(auth, cred.user, task);
-    const r = await authenticateUser(runtime, auth.userGroup, name, cred.password, { clientIp: input.clientIp });
-    if (!r.ok) {
-      // the task log names who tried, never with what password
-      task.user = name;
-      return authFailed(stats, auth, r.error);
-    }
-    user = r.user;
-    newConnection = !cached || cached.user !== user;
-    connAuth.set(input.connection, { header, user, generation: g.generation });
+    const anon = g.anonymousUser();
+    if (!anon) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
+    return authorizeKnownUser(runtime, auth, task, input, anon, header, input.newConnection, stats);
   }
+  const cached = connAuth.get(input.connection);
+  if (cached && cached.header === header && cached.generation === g.generation) {
+    // the keep-alive fast path: same header as verified before on this connection, nothing to hash or await
+    if (task.usernameParams === undefined && auth.usernameParams) splitParams(auth, decodeBasic(header)?.user ?? '', task);
+    return authorizeKnownUser(runtime, auth, task, input, cached.user, header, false, stats);
+  }
+  return authenticateHttpRequest(runtime, auth, task, input, g, header, cached, stats);
+}
+
+/** A header not verified on this connection yet: check the credentials against the group, then authorize. */
+async function authenticateHttpRequest(
+  runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput, g: BasicUserGroup, header: string,
+  cached: ConnAuth | undefined, stats: ServerStatsLike | undefined,
+): Promise<User | AuthDenied> {
+  const cred = decodeBasic(header);
+  if (!cred) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
+  const name = splitParams(auth, cred.user, task);
+  const r = await authenticateUser(runtime, auth.userGroup, name, cred.password, { clientIp: input.clientIp });
+  if (!r.ok) {
+    // the task log names who tried, never with what password
+    task.user = name;
+    return authFailed(stats, auth, r.error);
+  }
+  const user = r.user;
+  const newConnection = !cached || cached.user !== user;
+  connAuth.set(input.connection, { header, user, generation: g.generation });
+  return authorizeKnownUser(runtime, auth, task, input, user, header, newConnection, stats);
+}
+
+type ServerStatsLike = { forbiddenAuthFailed: number; forbiddenDestDenied: number; forbiddenUserBlocked: number };
+
+function authorizeKnownUser(
+  runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput, user: User, header: string | undefined,
+  newConnection: boolean, stats: ServerStatsLike | undefined,
+): User | AuthDenied | Promise<User | AuthDenied> {
   if (header !== undefined && auth.usernameParams) {
     const escaper = (runtime.server(input.serverName)?.config as { escaper?: string } | undefined)?.escaper;
     const bad = applyUsernameEgress(auth, decodeBasic(header)?.user ?? '', 'http', escaper, task);
     if (bad) return { error: bad, status: 400, headers: '' };
   }
-  const err = await authorizeTask(user, task, input, newConnection);
+  const err = authorizeTask(user, task, input, newConnection);
+  return err instanceof Promise ? err.then((e) => httpAnswer(user, e, stats)) : httpAnswer(user, err, stats);
+}
+
+function httpAnswer(user: User, err: SluiceError | null, stats: ServerStatsLike | undefined): User | AuthDenied {
   if (!err) return user;
   if (err.code === 'FORBIDDEN_DESTINATION' && stats) stats.forbiddenDestDenied++;
   if (err.code === 'CLIENT_USER_BLOCKED' && stats) stats.forbiddenUserBlocked++;
