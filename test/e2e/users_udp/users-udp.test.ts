@@ -54,7 +54,7 @@ describe('users_udp', () => {
     echo = await startUdpEcho('127.0.0.1');
     forbidden = await startUdpEcho('127.0.0.1');
     other = await startUdpEcho('127.0.0.3');
-    const yaml = readFileSync(join(here, 'sluice.yaml'), 'utf8').replace('FORBIDDEN_PORT', String(forbidden.port));
+    const yaml = readFileSync(join(here, 'sluice.yaml'), 'utf8').replaceAll('FORBIDDEN_PORT', String(forbidden.port));
     d = await startDaemon({ files: { 'main.yaml': yaml } });
     port = await d.port('socks');
   });
@@ -185,6 +185,19 @@ describe('users_udp', () => {
       assert.equal(await burst(a, at(other, '127.0.0.3'), 1), 1);
     } finally {
       a.close();
+    }
+  });
+
+  it('in udp connect mode the user\'s dst_port_filter checks the one destination and ends the task', async () => {
+    const s = await associate('connect_filtered');
+    const before = forbidden.got;
+    try {
+      send(s, at(forbidden), 'no');
+      const log = await d.waitForTask((l) => l.fields.user === 'connect_filtered' && l.fields.task_type === 'UdpConnect');
+      assert.equal(log.fields.reason, 'ForbiddenByRule');
+      assert.equal(forbidden.got, before);
+    } finally {
+      s.close();
     }
   });
 });
