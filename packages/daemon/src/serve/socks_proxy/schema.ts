@@ -12,7 +12,7 @@ export const socksProxySchema = objectSchema(TYPE_NAMES, {
   escaper: str('Escaper every task of this server goes to (required).'),
   user_group: serverAuthFields.user_group!,
   username_params: serverAuthFields.username_params!,
-  use_udp_associate: bool('Serve UDP ASSOCIATE as RFC 1928 describes it (a destination per datagram). When false (the default) the first datagram fixes the destination and the relay is connected to it, as g3proxy\'s "udp connect".'),
+  use_udp_associate: bool('Serve UDP ASSOCIATE as RFC 1928 describes it (a destination per datagram). When false (the default) the first datagram fixes the destination and the relay is connected to it, as g3proxy\'s "udp connect". A user\'s `socks_use_udp_associate: true` turns it on for that user.'),
   negotiation_timeout: g3('duration', 'Time allowed from accept until the SOCKS request has been read, authentication included (default 4s).'),
   udp_client_initial_timeout: g3('duration', 'Time allowed for the first UDP datagram from the client after a UDP ASSOCIATE reply (default 30s).'),
   udp_bind_ipv4: g3('ip_list', 'IPv4 address(es) to bind the client-facing UDP socket to; one is picked at random. Default: the address the TCP connection came in on.'),

@@ -2,7 +2,8 @@
  * SOCKS5 UDP: the client-facing UDP socket and its relay through the escaper, for as long as the TCP
  * connection that asked for it stays open (RFC 1928 §7).
  *
- * - `associate` (use_udp_associate: true): every datagram names its destination; replies carry their source.
+ * - `associate` (the server's use_udp_associate or the user's socks_use_udp_associate): every datagram names its
+ *   destination, checked per datagram (a forbidden one is dropped); replies carry their source.
  * - `connect` (the default, g3's "udp connect"): the first datagram fixes the destination, the escaper's socket
  *   is connected to it, later datagrams go there whatever their header says, and replies carry that address.
  *
