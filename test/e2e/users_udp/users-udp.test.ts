@@ -152,6 +152,18 @@ describe('users_udp', () => {
     }
   });
 
+  it('udp_all_download_speed_limit drops answers over the user\'s budget; the requests still went out', async () => {
+    const s = await associate('shared_down');
+    const before = echo.got;
+    try {
+      const got = await burst(s, at(echo), 5, 2);
+      assert.equal(echo.got - before, 5, 'upload is not limited');
+      assert.equal(got, 2, `answers delivered: ${got}`);
+    } finally {
+      s.close();
+    }
+  });
+
   it('dst_port_filter is checked per datagram: a forbidden one is dropped, the association goes on', async () => {
     const s = await associate('filtered');
     const before = forbidden.got;
