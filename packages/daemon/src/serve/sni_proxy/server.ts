@@ -82,6 +82,8 @@ class RequestReader implements AliveWork {
     s.on('close', this.onEnd);
     s.on('error', this.onError);
     this.timer = setTimeout(this.onTimeout, this.server.config.requestWaitTimeoutMs);
+    // accepted sockets may arrive paused (pauseOnConnect, or handed over by a port in front)
+    s.resume();
   }
 
   abort(): void {

@@ -39,7 +39,7 @@ export class TlsStreamServer extends StreamServer<TlsStreamConfig> {
         this.untrack(pending);
         // a failed or timed-out handshake is one task that never got an upstream
         const closed = /client closed/.test(e.message);
-        this.failEarly(this.newTask(info), socket, new SluiceError(closed ? 'CLIENT_CLOSED_EARLY' : 'CLIENT_PROTOCOL_INVALID', e.message));
+        this.failEarly(this.newTask(info), socket, new SluiceError(closed ? 'CLIENT_CLOSED_EARLY' : 'CLIENT_PROTOCOL_INVALID', e.message.trim()));
       },
     );
   }
