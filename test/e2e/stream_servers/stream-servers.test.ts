@@ -8,11 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  curl, makePki, pattern, removePki, startDaemon, startOrigin, startTlsOrigin,
+  curl, makePki, pattern, removePki, startDaemon, startEchoServer, startOrigin, startTlsOrigin,
   type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
 
@@ -130,6 +130,10 @@ describe('stream servers', () => {
   let secure: { port: number; close(): Promise<void> };
   let pkiS: TestPki;
   let pkiT: TestPki;
+  let echo: { port: number; close(): Promise<void> };
+  /** a TLS origin on 127.0.0.2, on the port sni_proxy 'snidefault' listens on at 127.0.0.1 */
+  let alt: Server;
+  let altPort: number;
   const port: Record<string, number> = {};
 
   before(async () => {
@@ -139,6 +143,13 @@ describe('stream servers', () => {
     pkiS = makePki(['secure.test', 'origin.test'], []);
     pkiT = makePki(['stream.test'], []);
     secure = await startTlsOrigin({ key: pkiS.key, cert: pkiS.cert });
+    echo = await startEchoServer();
+    alt = createTlsServer({ key: pkiS.key, cert: pkiS.cert }, (s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nalt'));
+    });
+    await new Promise<void>((r) => alt.listen(0, '127.0.0.2', r));
+    altPort = (alt.address() as AddressInfo).port;
     const yaml = `
 runtime:
   server_offline_delay: 0
@@ -151,7 +162,7 @@ escaper:
   - name: direct
     type: direct_fixed
     resolver: default
-    egress_network_filter: { default: allow, allow: 127.0.0.1 }
+    egress_network_filter: { default: forbid, allow: 127.0.0.0/8 }
 user_group:
   - name: local
     type: facts
@@ -207,6 +218,19 @@ server:
     upstream: 127.0.0.1:${a.port}
     user_group: elsewhere
     auth_by_client_ip: true
+  - name: tsidle
+    type: tcp_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    upstream: 127.0.0.1:${echo.port}
+    task_idle_check_interval: 2s
+    task_idle_max_count: 1
+  - name: tsslow
+    type: tcp_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    upstream: 127.0.0.1:${plain.port}
+    tcp_sock_speed_limit: { shift_millis: 7, upload: 32K, download: 32K }
   - name: tls
     type: tls_stream
     listen: 127.0.0.1:0
@@ -234,6 +258,13 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     tls_max_client_hello_size: 128
+  - name: snidefault
+    type: sni_proxy
+    listen: 127.0.0.1:${altPort}
+    escaper: direct
+    allowed_hosts:
+      exact_match: origin.test
+      redirect_host: 127.0.0.2
   - name: sniopen
     type: sni_proxy
     listen: 127.0.0.1:0
@@ -241,12 +272,13 @@ server:
     server_tcp_portmap: { 443: https, 80: [http] }
 `;
     d = await startDaemon({ files: { 'main.yaml': yaml } });
-    for (const n of ['ts', 'tsrr', 'tstls', 'tsbadname', 'tsauth', 'tsdeny', 'tls', 'sni', 'snismall', 'sniopen']) port[n] = await d.port(n);
+    for (const n of ['ts', 'tsrr', 'tstls', 'tsbadname', 'tsauth', 'tsdeny', 'tsidle', 'tsslow', 'tls', 'sni', 'snismall', 'snidefault', 'sniopen']) port[n] = await d.port(n);
   });
 
   after(async () => {
     await d?.stop();
-    await Promise.all([a?.close(), b?.close(), plain?.close(), secure?.close()]);
+    await Promise.all([a?.close(), b?.close(), plain?.close(), secure?.close(), echo?.close()]);
+    await new Promise<void>((r) => (alt ? alt.close(() => r()) : r()));
     for (const p of [pkiS, pkiT]) if (p) removePki(p);
   });
 
@@ -297,6 +329,21 @@ server:
       assert.equal(t.reason, 'ClientAuthFailed');
       assert.equal(t.upstream, `127.0.0.1:${a.port}`);
     });
+
+    it('closes a tunnel idle for task_idle_max_count checks as Idle', async () => {
+      const r = await exchange(port.tsidle!, 'ping', 10_000);
+      assert.equal(r.got.toString(), 'ping');
+      assert.ok(r.closedAfterMs >= 1900 && r.closedAfterMs < 6500, `closed after ${r.closedAfterMs}ms`);
+      assert.equal((await task('tsidle')).fields.reason, 'Idle');
+    });
+
+    it('holds a download to tcp_sock_speed_limit', async () => {
+      const t0 = Date.now();
+      const r = await curl(['-s', '--max-time', '10', `http://127.0.0.1:${port.tsslow}/bytes?n=262144`]);
+      assert.equal(r.body.length, 262144);
+      // 32KiB per 128ms slice: 256KiB needs about 7 slices beyond the first
+      assert.ok(Date.now() - t0 >= 700, `took ${Date.now() - t0}ms`);
+    });
   });
 
   describe('tls_stream', () => {
@@ -334,6 +381,12 @@ server:
       const r = await curl(['-s', '--max-time', '5', '--resolve', `www.plain.test:${port.sni}:127.0.0.1`, `http://www.plain.test:${port.sni}/headers`]);
       assert.equal(r.code, 0);
       assert.equal(JSON.parse(r.body.toString()).host, `www.plain.test:${port.sni}`);
+    });
+
+    it('connects to the SNI host on the port the client connected to', async () => {
+      assert.equal(port.snidefault, altPort);
+      assert.match(await tlsGet(altPort, 'origin.test', pkiS.caCert), /alt$/);
+      assert.equal((await task('snidefault')).fields.upstream, `127.0.0.2:${altPort}`);
     });
 
     it('routes by Host port when no allowed_hosts is set', async () => {
