@@ -170,6 +170,15 @@ user_group:
       - name: loopback
         token: null
         match_by_facts: ['ip:127.0.0.1']
+  - name: names
+    type: facts
+    static_users:
+      - name: by-ip
+        token: null
+        match_by_facts: ['ip:127.0.0.1']
+      - name: by-name
+        token: null
+        match_by_facts: ['child-domain:named.test']
   - name: elsewhere
     type: facts
     static_users:
@@ -265,6 +274,18 @@ server:
     allowed_hosts:
       exact_match: origin.test
       redirect_host: 127.0.0.2
+  - name: sniauth
+    type: sni_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    user_group: names
+    auth_by_server_name: true
+    allowed_hosts:
+      - exact_match: secure.test
+        redirect_host: 127.0.0.1
+        redirect_port: ${secure.port}
+      - child_match: named.test
+      - exact_match: stranger.test
   - name: sniopen
     type: sni_proxy
     listen: 127.0.0.1:0
@@ -272,7 +293,7 @@ server:
     server_tcp_portmap: { 443: https, 80: [http] }
 `;
     d = await startDaemon({ files: { 'main.yaml': yaml } });
-    for (const n of ['ts', 'tsrr', 'tstls', 'tsbadname', 'tsauth', 'tsdeny', 'tsidle', 'tsslow', 'tls', 'sni', 'snismall', 'snidefault', 'sniopen']) port[n] = await d.port(n);
+    for (const n of ['ts', 'tsrr', 'tstls', 'tsbadname', 'tsauth', 'tsdeny', 'tsidle', 'tsslow', 'tls', 'sni', 'snismall', 'snidefault', 'sniauth', 'sniopen']) port[n] = await d.port(n);
   });
 
   after(async () => {
@@ -402,6 +423,17 @@ server:
       } finally {
         await relay.close();
       }
+    });
+
+    it('authenticates by the server name after redirection (g3 matches the redirected host)', async () => {
+      // secure.test is redirected to 127.0.0.1, which the ip fact matches
+      assert.match(await tlsGet(port.sniauth!, 'secure.test', pkiS.caCert), /tls-hello$/);
+      assert.equal((await task('sniauth', (f) => f.reason !== 'ClientAuthFailed')).fields.user, 'by-ip');
+      // a name no fact matches is refused before any connect
+      await tlsGet(port.sniauth!, 'stranger.test', pkiS.caCert).catch(() => '');
+      const t = (await task('sniauth', (f) => f.reason === 'ClientAuthFailed')).fields;
+      assert.equal(t.upstream, `stranger.test:${port.sniauth}`);
+      assert.equal(t.escaper, undefined);
     });
 
     it('refuses hosts outside allowed_hosts', async () => {
