@@ -90,6 +90,15 @@ export abstract class StreamServer<Cfg extends StreamServerConfig> extends Liste
     void work.run();
   }
 
+  /** TLS handshakes to upstreams count on the escaper that made the connection (a route escaper's leaf). */
+  countUpstreamTls(escaper: string, err: SluiceError | null): void {
+    const stats = this.runtime.escaper(escaper)?.stats;
+    if (!stats) return;
+    if (!err) stats.tlsHandshakeSuccess++;
+    else if (err.code === 'UPSTREAM_TLS_HANDSHAKE_TIMEOUT') stats.tlsHandshakeTimeout++;
+    else if (err.code !== 'CLIENT_CLOSED_EARLY') stats.tlsHandshakeError++;
+  }
+
   workDone(w: AliveWork): void {
     this.untrack(w);
   }
@@ -174,11 +183,18 @@ class StreamWork implements AliveWork {
     task.markWait();
     let up: Socket;
     try {
-      up = (await escaper.tcpConnect(task, target.upstream, this.abortCtl.signal)).socket;
+      const conn = await escaper.tcpConnect(task, target.upstream, this.abortCtl.signal);
+      up = conn.socket;
       if (target.tls && !this.clientGone) {
         const { config, name } = target.tls;
-        // no ALPN offered: the stream carries whatever the client speaks
-        up = await tlsUpgrade(up, name, { ...config.options, servername: config.disableSni ? undefined : name, ALPNProtocols: [], handshakeTimeoutMs: config.handshakeTimeoutMs }, this.abortCtl.signal);
+        try {
+          // no ALPN offered: the stream carries whatever the client speaks
+          up = await tlsUpgrade(up, name, { ...config.options, servername: config.disableSni ? undefined : name, ALPNProtocols: [], handshakeTimeoutMs: config.handshakeTimeoutMs }, this.abortCtl.signal);
+          server.countUpstreamTls(conn.info.escaper, null);
+        } catch (e) {
+          server.countUpstreamTls(conn.info.escaper, toSluiceError(e, 'UPSTREAM_TLS_HANDSHAKE_FAILED'));
+          throw e;
+        }
       }
     } catch (e) {
       if (this.done) return;
