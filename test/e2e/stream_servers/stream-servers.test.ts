@@ -478,3 +478,57 @@ server:
     });
   });
 });
+
+describe('tcp_stream reload', () => {
+  it('applies a new upstream to new connections in place, keeping the listener and live tunnels', async () => {
+    const echo = await startEchoServer();
+    const origin = await startOrigin();
+    const conf = (up: number) => `
+runtime:
+  server_offline_delay: 0
+  task_wait_delay: 0
+log: stdout
+resolver:
+  - name: default
+    type: c-ares
+escaper:
+  - name: direct
+    type: direct_fixed
+    resolver: default
+    egress_network_filter: { default: forbid, allow: 127.0.0.1 }
+server:
+  - name: r
+    type: tcp_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    upstream: 127.0.0.1:${up}
+`;
+    const d = await startDaemon({ files: { 'main.yaml': conf(echo.port) } });
+    try {
+      const p = await d.port('r');
+      const tunnel = netConnect(p, '127.0.0.1');
+      tunnel.on('error', () => {});
+      const echoed = (text: string) => new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no echo')), 5000);
+        tunnel.once('data', (b: Buffer) => {
+          clearTimeout(timer);
+          resolve(b.toString());
+        });
+        tunnel.write(text);
+      });
+      assert.equal(await echoed('before'), 'before');
+      d.writeFile('main.yaml', conf(origin.port));
+      d.signal('SIGHUP');
+      await d.waitForStderr(/reload done/);
+      assert.equal(await d.port('r'), p);
+      assert.equal(await echoed('after'), 'after', 'the live tunnel still goes to the old upstream');
+      const r = await curl(['-s', '--max-time', '5', `http://127.0.0.1:${p}/`]);
+      assert.equal(r.body, 'hello');
+      tunnel.destroy();
+    } finally {
+      await d.stop();
+      await echo.close();
+      await origin.close();
+    }
+  });
+});
