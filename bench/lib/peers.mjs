@@ -89,7 +89,8 @@ export async function startSluice({ yaml, port, core, stdout = 'ignore', profile
   writeFileSync(join(dir, 'main.yaml'), yaml);
   const ctl = join(dir, 'ctl');
   mkdirSync(ctl);
-  const nodeArgs = [];
+  // extra node flags for experiments, e.g. SLUICE_BENCH_NODE_ARGS='--trace-gc'
+  const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);

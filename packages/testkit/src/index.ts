@@ -4,3 +4,4 @@ export * from './origins.js';
 export * from './certs.js';
 export * from './dns.js';
 export * from './clients.js';
+export * from './config.js';

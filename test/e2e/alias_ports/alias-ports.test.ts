@@ -8,26 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeProxyV1, encodeProxyV2 } from '@sluice/protocol';
 import {
+  baseConfig,
   makePki, readUntil, removePki, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
 
 function yaml(pki: TestPki): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter:
-      default: allow
-      allow: 127.0.0.1
-server:
+${baseConfig()}server:
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0

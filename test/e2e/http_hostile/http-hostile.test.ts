@@ -9,31 +9,20 @@ import { after, before, describe, it } from 'node:test';
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
-import { readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
+import { baseConfig, readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 
-const yamlFor = (silentDnsPort: number) => `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-  - name: silent
+const yamlFor = (silentDnsPort: number) => `${baseConfig({
+  resolvers: `  - name: silent
     type: c-ares
     server: 127.0.0.1:${silentDnsPort}
     each_timeout: 20000
     each_tries: 1
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter:
-      default: allow
-      allow: 127.0.0.1
-  - name: slow-dns
+`,
+  escapers: `  - name: slow-dns
     type: direct_fixed
     resolver: silent
+`,
+})}
 server:
   - name: stuck
     type: http_proxy

@@ -8,27 +8,14 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  baseConfig,
   curl, makePki, readUntil, removePki, startDaemon, startOrigin, startTlsOrigin, tcpConnect,
   type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
 
 function yaml(pki: TestPki): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter:
-      default: allow
-      allow: 127.0.0.1
-server:
+${baseConfig()}server:
   - name: https
     type: http_proxy
     listen: 127.0.0.1:0

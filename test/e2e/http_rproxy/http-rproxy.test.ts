@@ -12,6 +12,7 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  baseConfig,
   defaultRoutes, makePki, pattern, rawExchange, removePki, startDaemon, startOrigin,
   type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
@@ -72,19 +73,7 @@ describe('http_rproxy', () => {
     await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
     secure = { port: (https.address() as AddressInfo).port, close: () => new Promise((r) => https.close(() => r())) };
     const yaml = `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: { default: allow, allow: 127.0.0.1 }
-server:
+${baseConfig()}server:
   - name: gw
     type: http_gateway
     listen: 127.0.0.1:0

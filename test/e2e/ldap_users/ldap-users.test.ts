@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { curl, makePki, removePki, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
+import { baseConfig, curl, makePki, removePki, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
 import { BASE_DN, startSlapd, type Slapd } from './slapd.js';
 
 function yaml(s: Slapd, pki: TestPki, originPort: number): string {
@@ -15,19 +15,7 @@ function yaml(s: Slapd, pki: TestPki, originPort: number): string {
     ['ldaps', `ldaps://127.0.0.1:${s.tlsPort}/${BASE_DN}`, `    tls_client:\n      ca_certificate: ${pki.files.caCert}\n    tls_name: localhost\n`],
   ];
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: {default: allow, allow: 127.0.0.1}
-user_group:
+${baseConfig()}user_group:
 ${groups.map(([name, url, tls]) => `  - name: ${name}
     type: ldap
     ldap_url: "${url}"

@@ -6,25 +6,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectTunnel, curl, makePki, removePki, startDaemon, startEchoServer, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
+import { baseConfig, connectTunnel, curl, makePki, removePki, startDaemon, startEchoServer, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
 import { udpCapture, unixCapture } from './capture.js';
 import { ForwardReceiver } from './fluentd-receiver.js';
 
 const config = (log: string) => `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log:
-${log}
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: {default: allow, allow: 127.0.0.1}
-server:
+${baseConfig({ log: `\n${log}` })}server:
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0

@@ -6,24 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKnownMetric } from '@sluice/daemon';
-import { curl, startDaemon, startOrigin, type DaemonHandle, type Origin } from '@sluice/testkit';
+import { baseConfig, curl, startDaemon, startOrigin, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { parseStatsd, sumCounter, udpCapture, unixCapture, type DatagramCapture } from './capture.js';
 
 const yaml = (stat: string) => `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-stat:
+${baseConfig()}stat:
 ${stat}
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: {default: allow, allow: 127.0.0.1}
 server:
   - name: http
     type: http_proxy

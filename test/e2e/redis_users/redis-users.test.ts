@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curl, startDaemon, startOrigin, type DaemonHandle, type Origin } from '@sluice/testkit';
+import { baseConfig, curl, startDaemon, startOrigin, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { startRedis, type RedisServer } from './redis-server.js';
 
 const FAST_TOOR = { salt: '113323bdab6fd2cc', md5: '5c81f2becadde7fa5fde9026652ccc84', sha1: 'ff9d5c1a14328dd85ee95d4e574bd0558a1dfa96' };
@@ -16,19 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function yaml(redisPort: number): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: {default: allow, allow: 127.0.0.1}
-user_group:
+${baseConfig()}user_group:
   - name: fleet
     refresh_interval: 60s
     cache: fleet.cache.json

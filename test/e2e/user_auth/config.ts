@@ -2,31 +2,15 @@
  * The user_auth scenario's config, built per run (origin ports are only known once the origins listen).
  * Token values are those of g3proxy's simple_user_auth example (password `toor`) and of `openssl passwd`.
  */
+import { baseConfig } from '@sluice/testkit';
+
 export const TOOR_FAST = { salt: '113323bdab6fd2cc', md5: '5c81f2becadde7fa5fde9026652ccc84', sha1: 'ff9d5c1a14328dd85ee95d4e574bd0558a1dfa96' };
 export const TOOR_MD5_CRYPT = '$1$rnfSARNK$DJNIbbMpjjSmral92rE3k1';
 export const TOOR_SHA512_CRYPT = '$6$abcdefgh$hEHJCSqyNGISD5ir9k725MA80Nt8ygDruqp/Agk3yTj6ApoajAxcPht9xoaDMO2.mjiDimXcD6z3anRFYBXz40';
 
 export function mainYaml(originPort: number): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-  task_wait_timeout: 5s
-
-log: stdout
-
-resolver:
-  - name: default
-    type: c-ares
-
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter:
-      default: allow
-      allow: 127.0.0.1
-
+${baseConfig({ runtime: ['task_wait_timeout: 5s'] })}
 user_group:
   - name: default
     refresh_interval: 300ms

@@ -3,12 +3,13 @@
  * picking a next proxy from `proxy_addr`, connecting to it (resolve, bind, happy eyeballs), the optional PROXY
  * protocol header and TLS towards it, and the bookkeeping for the task and Escape logs.
  */
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import {
   parseDuration, parsePickPolicy, parseProxyProtocolVersion, parseUpstreamAddr, normalizeIp, SluiceError, toSluiceError,
   type PickPolicy, type UpstreamAddr, type WeightedUpstream,
 } from '@sluice/common';
+import { encodeProxyHeader, type ProxyEndpoint } from '@sluice/protocol';
 import type { BaseConfig, ParseContext } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { bool, commonEscaperFields, g3, str, type FieldSchema } from '../runtime/schema-util.js';
@@ -18,7 +19,6 @@ import { parseConnectTuning, type ConnectTuning } from './direct_fixed/config.js
 import { directConnect } from './direct-connect.js';
 import { logEscapeError } from './escape-log.js';
 import { Picker, selectionKey } from './pick/index.js';
-import { encodeProxyHeader, splitSockAddr } from './proxy-protocol-header.js';
 import { tlsUpgrade } from './tls-upgrade.js';
 import type { ConnectInfo, EscaperStats } from './types.js';
 
@@ -114,6 +114,14 @@ export function parseProxyPeerConfig(v: Record<string, unknown>, ctx: ParseConte
     tlsName: v.tls_name === undefined ? undefined : String(v.tls_name),
     passProxyUserid: v.pass_proxy_userid === true,
   });
+}
+
+/** A task's `1.2.3.4:80` / `[::1]:80` address text → parts (IPv4-mapped IPv6 as IPv4); undefined for anything else. */
+export function splitSockAddr(s: string | undefined): ProxyEndpoint | undefined {
+  if (!s) return undefined;
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
+  if (!m || !isIP(m[1]!)) return undefined;
+  return { ip: m[1]!.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'), port: Number(m[2]) };
 }
 
 /** The client IP of a task (`ip:port` → ip), for selection keys. */
@@ -294,3 +302,10 @@ export function readMessage(socket: Socket, max: number, complete: (buf: Buffer)
     socket.resume();
   });
 }
+
+/** The descriptor parts all proxy_* types share: a peer given by name needs its resolver; any config change reloads in place. */
+export const peerTypeLinks = {
+  dependsOn: (cfg: ProxyPeerConfig) => ({ resolver: cfg.resolver ? [cfg.resolver] : [] }),
+  diff: (a: ProxyPeerConfig, b: ProxyPeerConfig): 'none' | 'reload' =>
+    (JSON.stringify(a.raw) === JSON.stringify(b.raw) && a.baseDir === b.baseDir ? 'none' : 'reload'),
+};

@@ -4,9 +4,9 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { SluiceError, toSluiceError, ValueError } from '@sluice/common';
-import type { BaseConfig } from '../runtime/object-def.js';
+import type { BaseConfig, ParseContext } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { objectSchema, type FieldSchema } from '../runtime/schema-util.js';
+import { commonEscaperFields, objectSchema, strList, type FieldSchema } from '../runtime/schema-util.js';
 import type { TaskContext, Upstream } from '../task/task.js';
 import { RouteStats } from '../stat/extra-stats.js';
 import {
@@ -120,4 +120,19 @@ export function namesOf(...groups: Array<ReadonlyArray<string> | string | undefi
     else for (const n of g) s.add(n);
   }
   return [...s];
+}
+
+/** Config of the route types that only carry an ordered `next` list (route_mapping, trick_float). */
+export interface NextListConfig extends BaseConfig {
+  next: readonly string[];
+}
+
+export function nextListSchema(type: string, description: string): object {
+  return routeSchema(type, { ...commonEscaperFields, next: strList(description) }, { required: ['next'] });
+}
+
+export function parseNextListConfig(type: string, v: Record<string, unknown>, ctx: ParseContext): NextListConfig {
+  const next = (Array.isArray(v.next) ? v.next : [v.next]).map(String);
+  if (next.length === 0) ctx.fail(['next'], 'at least one next escaper is needed');
+  return Object.freeze({ name: v.name as string, type, raw: v, baseDir: ctx.baseDir, next });
 }

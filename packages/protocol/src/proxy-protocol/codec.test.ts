@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c, encodeProxyV1, encodeProxyV2, PP2_TYPE, ProxyHeaderDecoder, ProxyProtocolError } from './codec.js';
+import { crc32c, encodeProxyHeader, encodeProxyV1, encodeProxyV2, PP2_TYPE, ProxyHeaderDecoder, ProxyProtocolError } from './codec.js';
 
 const v4 = { source: { ip: '192.0.2.10', port: 51234 }, destination: { ip: '198.51.100.1', port: 8080 } };
 const v6 = { source: { ip: '2001:db8::1', port: 1 }, destination: { ip: '::ffff:10.0.0.1', port: 65535 } };
@@ -112,5 +112,26 @@ describe('PROXY protocol v2', () => {
 
   it('computes CRC-32C like the reference vector', () => {
     assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  });
+});
+
+describe('encodeProxyHeader (towards a next hop)', () => {
+  it('announces known same-family ends and decodes back to them', () => {
+    for (const version of [1, 2] as const) {
+      const h = new ProxyHeaderDecoder().push(encodeProxyHeader(version, v4.source, v4.destination))!.header;
+      assert.equal(h.command, 'proxy');
+      assert.deepEqual([h.source, h.destination], [v4.source, v4.destination]);
+    }
+    const b = encodeProxyHeader(2, { ip: '2001:db8::1', port: 1 }, { ip: '::1', port: 2 });
+    assert.equal(b[13], 0x21);
+    assert.equal(b.readUInt16BE(14), 36);
+    assert.equal(b.subarray(16, 32).toString('hex'), '20010db8000000000000000000000001');
+  });
+  it('falls back to UNKNOWN / LOCAL when an end is unknown or the families differ', () => {
+    assert.equal(encodeProxyHeader(1, undefined, v4.destination).toString(), 'PROXY UNKNOWN\r\n');
+    assert.equal(encodeProxyHeader(1, v4.source, { ip: '::1', port: 2 }).toString(), 'PROXY UNKNOWN\r\n');
+    const local = encodeProxyHeader(2, v4.source, undefined);
+    assert.equal(local.subarray(12).toString('hex'), '20000000');
+    assert.equal(new ProxyHeaderDecoder().push(local)!.header.command, 'local');
   });
 });

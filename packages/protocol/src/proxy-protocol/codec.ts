@@ -305,3 +305,15 @@ export function encodeProxyV2(a: ProxyEncodeInput | null, tlvs: ProxyTlv[] = [],
   }
   return b;
 }
+
+/**
+ * The header a proxy sends to its next hop for one TCP connection: `PROXY TCP4|TCP6 …` / a v2 PROXY command when
+ * both ends are known IPs of one family, else the form that says "no address" (v1 UNKNOWN, v2 LOCAL). A next hop
+ * must still get a header then, since it expects one before any other byte.
+ */
+export function encodeProxyHeader(version: 1 | 2, source: ProxyEndpoint | undefined, destination: ProxyEndpoint | undefined): Buffer {
+  const sameFamily = source !== undefined && destination !== undefined
+    && ((isIPv4(source.ip) && isIPv4(destination.ip)) || (isIPv6(source.ip) && isIPv6(destination.ip)));
+  const a = sameFamily ? { source: source!, destination: destination! } : null;
+  return version === 1 ? encodeProxyV1(a) : encodeProxyV2(a);
+}

@@ -23,6 +23,16 @@ export function readMethodSelection(buf: Buffer): { method: number; size: 2 } | 
 
 export { AUTH_NO_ACCEPTABLE };
 
+const SOCKS5_REPLY_TEXT: readonly string[] = [
+  'succeeded', 'general SOCKS server failure', 'connection not allowed by ruleset', 'network unreachable',
+  'host unreachable', 'connection refused', 'TTL expired', 'command not supported', 'address type not supported',
+];
+
+/** RFC 1928 §6 wording of a REP code, for error messages about what a server answered. */
+export function socks5ReplyText(reply: number): string {
+  return SOCKS5_REPLY_TEXT[reply] ?? `reply 0x${reply.toString(16).padStart(2, '0')}`;
+}
+
 /** RFC 1929 request. Username 1..255 bytes, password 0..255 bytes (UTF-8). */
 export function encodeUserPassAuth(username: string, password: string): Buffer {
   const u = Buffer.from(username, 'utf8');

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   chooseMethod, encodeMethodSelection, encodeSocks4Reply, encodeSocks4Request, encodeSocks5Greeting, encodeSocks5Reply,
-  encodeSocks5Request, encodeUdpDatagram, encodeUserPassAuth, encodeUserPassStatus, peekVersion, readMethodSelection,
+  encodeSocks5Request, encodeUdpDatagram, encodeUdpHeader, socks5ReplyText, encodeUserPassAuth, encodeUserPassStatus, peekVersion, readMethodSelection,
   readSocks4Reply, readSocks4Request, readSocks5Greeting, readSocks5Reply, readSocks5Request, readUdpHeader,
   readUserPassAuth, readUserPassStatus, SocksParseError, AUTH_NONE, AUTH_USERPASS, AUTH_NO_ACCEPTABLE, CMD_CONNECT,
   CMD_UDP_ASSOCIATE,
@@ -158,5 +158,22 @@ describe('UDP header', () => {
     refuses(() => readUdpHeader(B(0, 1, 0, 1, 1, 2, 3, 4, 0, 1)), 'reserved', null);
     refuses(() => readUdpHeader(B(0, 0, 0, 1, 1, 2)), 'field', null);
     assert.equal(readUdpHeader(B(0, 0, 3, 1, 1, 2, 3, 4, 0, 1)).frag, 3);
+  });
+});
+
+describe('client helpers', () => {
+  it('names reply codes as RFC 1928 does, and unknown ones by number', () => {
+    assert.equal(socks5ReplyText(5), 'connection refused');
+    assert.equal(socks5ReplyText(8), 'address type not supported');
+    assert.equal(socks5ReplyText(0x2a), 'reply 0x2a');
+  });
+  it('a fixed UDP header followed by a payload reads back as that destination', () => {
+    for (const [host, port] of [['192.0.2.1', 53], ['2001:db8::1', 443], ['example.com', 8080]] as const) {
+      const head = encodeUdpHeader(host, port);
+      const dgram = Buffer.concat([head, B(1, 2, 3)]);
+      const h = readUdpHeader(dgram);
+      assert.deepEqual([h.addr.host, h.addr.port, h.frag, h.dataOffset], [host, port, 0, head.length]);
+      assert.deepEqual(dgram, encodeUdpDatagram(host, port, B(1, 2, 3)));
+    }
   });
 });

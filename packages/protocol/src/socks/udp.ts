@@ -42,3 +42,13 @@ export function encodeUdpDatagram(host: string, port: number, data: Uint8Array):
   out.set(data, hl);
   return out;
 }
+
+/**
+ * The header alone, for a sender with one fixed destination: it is built once and sent ahead of each payload as
+ * a two-buffer datagram, so no datagram is copied.
+ */
+export function encodeUdpHeader(host: string, port: number): Buffer {
+  const out = Buffer.allocUnsafe(udpHeaderSize(host));
+  writeUdpHeader(out, host, port);
+  return out;
+}

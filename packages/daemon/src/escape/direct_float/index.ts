@@ -3,7 +3,8 @@
  * (`sluice-ctl escaper NAME publish '{"ipv4": "192.0.2.1"}'`). Each of `ipv4` / `ipv6` is an address, a record
  * `{ip, id, isp, eip, area, expire}` or a list of them; publishing a family replaces that family's set, which is
  * kept in `cache_ipv4` / `cache_ipv6`. A connection binds to a random unexpired address of its family, or to the
- * one the client's egress path string id names.
+ * one the client's egress path string id names. UDP (SOCKS UDP associate / connect) works as in direct_fixed, its
+ * socket bound the same way.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { normalizeIp, SluiceError, ValueError } from '@sluice/common';
@@ -12,9 +13,14 @@ import type { Runtime } from '../../runtime/runtime.js';
 import { commonEscaperFields, g3, objectSchema, str } from '../../runtime/schema-util.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
 import { parseDirectFixedConfig, type DirectFixedConfig } from '../direct_fixed/config.js';
-import { directConnect, directHttpForward, directTcpConnect } from '../direct-connect.js';
+import { userConnectOptions } from '../../auth/task-user.js';
+import { directConnect, directHttpForward, directTcpConnect, type DirectConnectOptions } from '../direct-connect.js';
+import { directUdpConnect, directUdpRelay, type DirectUdpContext } from '../direct_fixed/udp.js';
 import { asRecords, loadCache, parseExpire, resolvePath, saveCache } from '../float-source.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 
 export interface DirectFloatConfig extends DirectFixedConfig {
   cache4: string | undefined;
@@ -123,7 +129,11 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
     return { ipv4: live(this.binds4), ipv6: live(this.binds6) };
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  /**
+   * Connect options for a task: the unexpired published addresses (or the one its egress path string id names)
+   * as bind addresses; a family with none is not used. Null when nothing is published.
+   */
+  private optionsFor(task: TaskContext): DirectConnectOptions | null {
     const c = this.config;
     let { ipv4, ipv6 } = this.bindAddresses();
     const wanted = task.egressPath?.selectStringId(this.name);
@@ -131,17 +141,43 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
       const hit = [...this.binds4, ...this.binds6].find((b) => b.id === wanted);
       if (hit) [ipv4, ipv6] = hit.ip.includes(':') ? [[], [hit.ip]] : [[hit.ip], []];
     }
+    if (ipv4.length === 0 && ipv6.length === 0) return null;
+    return {
+      tuning: c.tuning, egress: c.egress, bindIps4: ipv4, bindIps6: ipv6, redirect: c.redirect,
+      noIpv4: c.noIpv4 || ipv4.length === 0, noIpv6: c.noIpv6 || ipv6.length === 0,
+    };
+  }
+
+  private noBind(): SluiceError {
+    return new SluiceError('ESCAPER_NOT_USABLE', `${this.name}: no bind address published`);
+  }
+
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+    const opts = this.optionsFor(task);
     return directTcpConnect(this, this.runtime, task, upstream, () => {
-      if (ipv4.length === 0 && ipv6.length === 0) throw new SluiceError('ESCAPER_NOT_USABLE', `${this.name}: no bind address published`);
-      return directConnect(this.runtime.resolver(c.resolver), upstream, {
-        tuning: c.tuning, egress: c.egress, bindIps4: ipv4, bindIps6: ipv6, redirect: c.redirect,
-        noIpv4: c.noIpv4 || ipv4.length === 0, noIpv6: c.noIpv6 || ipv6.length === 0,
-      }, this.stats, signal);
+      if (!opts) throw this.noBind();
+      return directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(opts, task), this.stats, signal);
     });
   }
 
   async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
     return directHttpForward(this, this.runtime, task, upstream, tls, signal, await this.tcpConnect(task, upstream, signal));
+  }
+
+  /** UDP as direct_fixed does it, its socket bound to a published address of the destination's family. */
+  private udpContext(task: TaskContext): DirectUdpContext {
+    this.stats.taskTotal++;
+    const opts = this.optionsFor(task);
+    if (!opts) throw this.noBind();
+    return { name: this.name, logName: this.logName, opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver) };
+  }
+
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    return directUdpConnect(this.udpContext(task), task, upstream, receiver, signal);
+  }
+
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    return directUdpRelay(this.udpContext(task), task, receiver, signal);
   }
 
   async close(): Promise<void> {}

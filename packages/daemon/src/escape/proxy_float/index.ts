@@ -3,7 +3,8 @@
  * `{type: http|https|socks5|socks5s, addr: "ip:port", id, username, password, tls_name, expire, isp, eip, area}`
  * published over the control socket (`sluice-ctl escaper NAME publish '<json>'`) or read from a Redis set; the
  * last set is kept in the `cache` file. A task takes a random unexpired peer (expiring later than
- * expire_guard_duration from now), or the peer its egress path string id names.
+ * expire_guard_duration from now), or the peer its egress path string id names. UDP goes through socks5/socks5s
+ * peers (UDP ASSOCIATE); with an http/https peer it is refused.
  */
 import { parseDuration, parseUpstreamAddr, SluiceError, ValueError } from '@sluice/common';
 import type { ConnectionOptions } from 'node:tls';
@@ -18,7 +19,10 @@ import { parseCapability, type ProxyHttpConfig } from '../proxy_http/config.js';
 import { ProxyHttpEscaper } from '../proxy_http/proxy-http-escaper.js';
 import type { ProxySocks5Config } from '../proxy_socks5/config.js';
 import { ProxySocks5Escaper } from '../proxy_socks5/proxy-socks5-escaper.js';
-import { newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection } from '../types.js';
+import {
+  newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
+  type UdpUpstreamReceiver,
+} from '../types.js';
 
 export interface ProxyFloatConfig extends BaseConfig {
   source: FloatSource;
@@ -206,6 +210,30 @@ export class ProxyFloatEscaper implements Escaper<ProxyFloatConfig> {
     const c = await this.select(task).httpForwardConnect(task, upstream, tls, signal);
     c.info.escaper = this.name;
     return c;
+  }
+
+  /**
+   * UDP goes through a SOCKS5 peer's UDP ASSOCIATE (proxy_socks5's own code); an HTTP peer has no way to carry
+   * it, so the task is refused as a command this path does not support.
+   */
+  private udpPeer(task: TaskContext): Escaper {
+    const e = this.select(task);
+    if (!e.udpSetupConnection || !e.udpSetupRelay) {
+      throw new SluiceError('CLIENT_PROTOCOL_UNIMPLEMENTED', `${this.name}: the picked peer is an HTTP proxy, which cannot carry UDP`);
+    }
+    return e;
+  }
+
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+    const s = await this.udpPeer(task).udpSetupConnection!(task, upstream, receiver, signal);
+    s.info.escaper = this.name;
+    return s;
+  }
+
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+    const s = await this.udpPeer(task).udpSetupRelay!(task, receiver, signal);
+    s.info.escaper = this.name;
+    return s;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { peerTypeLinks } from '../proxy-peer.js';
 import { parseProxyHttpConfig, type ProxyHttpConfig } from './config.js';
 import { ProxyHttpEscaper } from './proxy-http-escaper.js';
 import { proxyHttpSchema } from './schema.js';
@@ -9,6 +10,5 @@ export const proxyHttpType: ObjectTypeDef<ProxyHttpConfig, ProxyHttpEscaper> = {
   schema: proxyHttpSchema('proxy_http'),
   parse: (v, ctx) => parseProxyHttpConfig(v, ctx, 'proxy_http'),
   create: (cfg, runtime) => new ProxyHttpEscaper(cfg, runtime),
-  dependsOn: (cfg) => ({ resolver: cfg.resolver ? [cfg.resolver] : [] }),
-  diff: (a, b) => (JSON.stringify(a.raw) === JSON.stringify(b.raw) && a.baseDir === b.baseDir ? 'none' : 'reload'),
+  ...peerTypeLinks,
 };

@@ -1,5 +1,6 @@
 /** `proxy_https`: proxy_http with TLS to the next proxy (`tls_client`, `tls_name`; mTLS via a client cert pair). */
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { peerTypeLinks } from '../proxy-peer.js';
 import { parseProxyHttpConfig, type ProxyHttpConfig } from '../proxy_http/config.js';
 import { ProxyHttpEscaper } from '../proxy_http/proxy-http-escaper.js';
 import { proxyHttpSchema } from '../proxy_http/schema.js';
@@ -10,6 +11,5 @@ export const proxyHttpsType: ObjectTypeDef<ProxyHttpConfig, ProxyHttpEscaper> = 
   schema: proxyHttpSchema('proxy_https'),
   parse: (v, ctx) => parseProxyHttpConfig(v, ctx, 'proxy_https'),
   create: (cfg, runtime) => new ProxyHttpEscaper(cfg, runtime),
-  dependsOn: (cfg) => ({ resolver: cfg.resolver ? [cfg.resolver] : [] }),
-  diff: (a, b) => (JSON.stringify(a.raw) === JSON.stringify(b.raw) && a.baseDir === b.baseDir ? 'none' : 'reload'),
+  ...peerTypeLinks,
 };

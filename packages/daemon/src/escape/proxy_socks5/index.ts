@@ -1,4 +1,5 @@
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { peerTypeLinks } from '../proxy-peer.js';
 import { parseProxySocks5Config, type ProxySocks5Config } from './config.js';
 import { ProxySocks5Escaper } from './proxy-socks5-escaper.js';
 import { proxySocks5Schema } from './schema.js';
@@ -9,6 +10,5 @@ export const proxySocks5Type: ObjectTypeDef<ProxySocks5Config, ProxySocks5Escape
   schema: proxySocks5Schema('proxy_socks5'),
   parse: (v, ctx) => parseProxySocks5Config(v, ctx, 'proxy_socks5'),
   create: (cfg, runtime) => new ProxySocks5Escaper(cfg, runtime),
-  dependsOn: (cfg) => ({ resolver: cfg.resolver ? [cfg.resolver] : [] }),
-  diff: (a, b) => (JSON.stringify(a.raw) === JSON.stringify(b.raw) && a.baseDir === b.baseDir ? 'none' : 'reload'),
+  ...peerTypeLinks,
 };

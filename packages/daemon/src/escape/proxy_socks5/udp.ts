@@ -6,12 +6,10 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Socket } from 'node:net';
 import { SluiceError } from '@sluice/common';
+import { encodeUdpHeader, readUdpHeader, type UdpHeader } from '@sluice/protocol';
 import { formatSockAddr, type Upstream } from '../../task/task.js';
 import type { UdpConnectSocket, UdpRelaySocket, UdpSocketInfo, UdpUpstreamReceiver } from '../types.js';
 import type { ProxySocks5Config } from './config.js';
-import { encodeSocksAddr, replyAddr } from './socks5-client.js';
-
-const HEAD_PREFIX = Buffer.from([0, 0, 0]); // RSV RSV FRAG(0: no fragmentation)
 
 /** The relay address to send to: 0.0.0.0/:: means "the address you reached me on"; transmute_udp_peer_ip rewrites. */
 export function relayTarget(bound: { host: string; port: number }, control: Socket, cfg: ProxySocks5Config): { host: string; port: number } {
@@ -67,7 +65,7 @@ export class Socks5UdpRelay implements UdpRelaySocket, UdpConnectSocket {
   }
 
   fixDestination(dest: Upstream): this {
-    this.fixedHead = Buffer.concat([HEAD_PREFIX, encodeSocksAddr(dest.host, dest.port)]);
+    this.fixedHead = encodeUdpHeader(dest.host, dest.port);
     return this;
   }
 
@@ -80,7 +78,7 @@ export class Socks5UdpRelay implements UdpRelaySocket, UdpConnectSocket {
       data = a as Uint8Array;
     } else {
       const dest = a as Upstream;
-      head = Buffer.concat([HEAD_PREFIX, encodeSocksAddr(dest.host, dest.port)]);
+      head = encodeUdpHeader(dest.host, dest.port);
       data = b;
     }
     this.socket.send([head, data], this.relay.port, this.relay.host);
@@ -89,12 +87,14 @@ export class Socks5UdpRelay implements UdpRelaySocket, UdpConnectSocket {
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     // only the relay may answer; anything else is noise
     if (rinfo.port !== this.relay.port || rinfo.address.replace(/^::ffff:/, '') !== this.relay.host) return;
-    if (msg.length < 10 || msg[2] !== 0) return; // fragments are not supported: drop, as RFC 1928 allows
-    const atyp = msg[3]!;
-    const len = atyp === 1 ? 4 : atyp === 4 ? 16 : atyp === 3 ? 1 + msg[4]! : -1;
-    if (len < 0 || msg.length < 4 + len + 2) return;
-    const from = replyAddr(msg, 3);
-    this.receiver.onUpstreamPacket(msg.subarray(4 + len + 2), from.host, from.port);
+    let h: UdpHeader;
+    try {
+      h = readUdpHeader(msg);
+    } catch {
+      return; // not a SOCKS UDP datagram: drop it
+    }
+    if (h.frag !== 0) return; // fragments are not supported: drop, as RFC 1928 allows
+    this.receiver.onUpstreamPacket(msg.subarray(h.dataOffset), h.addr.host, h.addr.port);
   }
 
   private fail(err: SluiceError): void {
