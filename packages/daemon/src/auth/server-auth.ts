@@ -69,7 +69,9 @@ export function anonymousUser(runtime: Runtime, groupName: string): User | undef
 
 export interface TaskAuthInput {
   readonly serverName: string;
-  readonly requestType: ProxyRequestType;
+  /** null for a stream server's task (tcp_stream, tls_stream, sni_proxy): counted as `tcp_connect`, and no
+   * proxy_request_filter applies since it names proxy request types only */
+  readonly requestType: ProxyRequestType | null;
   readonly clientIp: string;
   /** undefined when the task has no destination yet (SOCKS UDP ASSOCIATE): destination rules are skipped */
   readonly upstream: Upstream | undefined;
@@ -104,7 +106,7 @@ export function authorizeTask(
   user: User, task: TaskContext, input: TaskAuthInput, newConnection = input.newConnection,
 ): SluiceError | null | Promise<SluiceError | null> {
   const c = user.config;
-  const stats = user.statsFor(input.serverName, REQUEST_TAG[input.requestType]);
+  const stats = user.statsFor(input.serverName, input.requestType ? REQUEST_TAG[input.requestType] : 'tcp_connect');
   task.user = user.name;
   task.userGroup = user.groupName;
   if (newConnection) stats.connTotal++;
@@ -118,7 +120,7 @@ export function authorizeTask(
   if (c.ingressFilter && isForbidden(c.ingressFilter.check(input.clientIp))) {
     return deny(stats, 'forbiddenSrcBlocked', 'FORBIDDEN_BY_RULE', `client ${input.clientIp} is not allowed for user '${user.name}'`);
   }
-  if (c.proxyRequestFilter && isForbidden(c.proxyRequestFilter.check(input.requestType))) {
+  if (input.requestType && c.proxyRequestFilter && isForbidden(c.proxyRequestFilter.check(input.requestType))) {
     return deny(stats, 'forbiddenProtoBanned', 'FORBIDDEN_BY_RULE', `${input.requestType} is not allowed for user '${user.name}'`);
   }
   if (newConnection && user.connLimiter && !user.connLimiter.tryTake()) {

@@ -7,6 +7,9 @@ import { nativeTlsPortType } from './native_tls_port/index.js';
 import { plainTcpPortType } from './plain_tcp_port/index.js';
 import { plainTlsPortType } from './plain_tls_port/index.js';
 import { socksProxyType } from './socks_proxy/index.js';
+import { tcpStreamType } from './tcp_stream/index.js';
+import { tlsStreamType } from './tls_stream/index.js';
+import { sniProxyType } from './sni_proxy/index.js';
 
 export const SERVER_TYPES = {
   http_proxy: httpProxyType,
@@ -17,6 +20,9 @@ export const SERVER_TYPES = {
   native_tls_port: nativeTlsPortType,
   intelli_proxy: intelliProxyType,
   dummy_close: dummyCloseType,
+  tcp_stream: tcpStreamType,
+  tls_stream: tlsStreamType,
+  sni_proxy: sniProxyType,
 } as const;
 
 export type ServerTypeName = keyof typeof SERVER_TYPES;

@@ -1,0 +1,16 @@
+import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { listeningDiff } from '../listen-diff.js';
+import { parseSniProxyConfig, type SniProxyConfig } from './config.js';
+import { sniProxySchema } from './schema.js';
+import { SniProxyServer } from './server.js';
+
+export const sniProxyType: ObjectTypeDef<SniProxyConfig, SniProxyServer> = {
+  type: 'sni_proxy',
+  aliases: ['sniproxy'],
+  logName: 'SniProxy',
+  schema: sniProxySchema,
+  parse: parseSniProxyConfig,
+  create: (cfg, runtime) => new SniProxyServer(cfg, runtime),
+  dependsOn: (cfg) => ({ escaper: [cfg.escaper], ...(cfg.auth.userGroup ? { user_group: [cfg.auth.userGroup] } : {}) }),
+  diff: listeningDiff,
+};

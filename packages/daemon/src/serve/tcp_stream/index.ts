@@ -1,0 +1,17 @@
+import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import { listeningDiff } from '../listen-diff.js';
+import { parseTcpStreamConfig, type TcpStreamConfig } from './config.js';
+import { tcpStreamSchema } from './schema.js';
+import { TcpStreamServer } from './server.js';
+
+export const tcpStreamType: ObjectTypeDef<TcpStreamConfig, TcpStreamServer> = {
+  type: 'tcp_stream',
+  aliases: ['tcpstream'],
+  logName: 'TcpStream',
+  schema: tcpStreamSchema,
+  parse: parseTcpStreamConfig,
+  create: (cfg, runtime) => new TcpStreamServer(cfg, runtime),
+  dependsOn: (cfg) => ({ escaper: [cfg.escaper], ...(cfg.auth.userGroup ? { user_group: [cfg.auth.userGroup] } : {}) }),
+  // as g3: a changed listen address needs a new listener; anything else applies to new tasks in place
+  diff: listeningDiff,
+};

@@ -1,0 +1,1 @@
+export { looksLikeTls, parseClientHello, TlsHelloError, type ClientHelloInfo, type TlsHelloErrorKind } from './client-hello.js';
