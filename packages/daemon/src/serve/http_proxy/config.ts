@@ -34,6 +34,10 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   /** lower-case name of the egress path selection header, if any */
   egressPathHeader: string | undefined;
   noEarlyErrorReply: boolean;
+  /** longest chunk-size or trailer line in a chunked body (request and response) */
+  bodyLineMaxLength: number;
+  /** untrusted_read_speed_limit: set = drain the body of a request refused for missing credentials (upload limit, 0 = unlimited) */
+  untrustedReadLimit: TcpSpeedLimit | undefined;
   /** per client connection, both directions; undefined: unlimited */
   speedLimit: TcpSpeedLimit | undefined;
   maxClientConnections: number;
@@ -75,7 +79,9 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     stealForwardedFor: v.steal_forwarded_for === true,
     egressPathHeader: typeof v.egress_path_selection_header === 'string' ? v.egress_path_selection_header.toLowerCase() : undefined,
     noEarlyErrorReply: v.no_early_error_reply === true,
+    bodyLineMaxLength: (v.body_line_max_length as number | undefined) ?? 8192,
     speedLimit: speedLimitOf(v.tcp_sock_speed_limit),
+    untrustedReadLimit: v.untrusted_read_speed_limit === undefined ? undefined : parseTcpSpeedLimit(v.untrusted_read_speed_limit),
     maxClientConnections: (v.max_client_connections as number | undefined) ?? 16384,
     upstreamPoolMaxIdle: (v.http_forward_upstream_pool_size as number | undefined) ?? 256,
   });

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, type ErrorCode } from '@sluice/common';
 import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits, type RequestHead } from '@sluice/protocol';
 import { HttpForwardTask } from '../../task/http-task.js';
+import type { AuthDenied } from '../../auth/server-auth.js';
 import type { AliveWork } from '../base-server.js';
 import type { ClientInfo } from '../types.js';
 import { throttlesFor, type SpeedThrottle } from '../throttle.js';
@@ -66,6 +67,8 @@ export class HttpProxyConnection implements AliveWork {
   tunnelAbort: (() => void) | null = null;
   readonly limits: HttpLimits;
   requestCount = 0;
+  /** requests in a row refused by authentication on this connection (the second in a row closes it, as g3 does) */
+  private authFailures = 0;
 
   constructor(readonly server: HttpProxyServer, readonly socket: Socket, readonly info: ClientInfo) {
     const c = server.config;
@@ -233,6 +236,28 @@ export class HttpProxyConnection implements AliveWork {
     this.server.endTask(task);
     if (close) this.closeGracefully();
     else this.exchangeDone(true);
+  }
+
+  /** A request passed authentication (later checks may still refuse it). */
+  authPassed(): void {
+    this.authFailures = 0;
+  }
+
+  /**
+   * How to answer a request the auth step refused: `silent` closes without a response (no_early_error_reply
+   * hides the server from clients without valid credentials), `close` answers and closes (a blocked user, or
+   * a second failure in a row), `keep` answers and may keep the connection. A refusal that is not about the
+   * credentials (a user ACL, a rate limit) means authentication itself passed.
+   */
+  authRefusal(refused: AuthDenied): 'silent' | 'close' | 'keep' {
+    const blocked = refused.error.code === 'CLIENT_USER_BLOCKED';
+    if (refused.status !== 407 && !blocked) {
+      this.authFailures = 0;
+      return 'keep';
+    }
+    this.authFailures++;
+    if (this.server.config.noEarlyErrorReply) return 'silent';
+    return blocked || this.authFailures > 1 ? 'close' : 'keep';
   }
 
   /** no_early_error_reply: a connection that has not had a request served answers nothing (port hiding). */

@@ -368,7 +368,7 @@ class FtpOverHttpExchange {
         data.end();
         resolve();
       };
-      this.bodyDecoder = req.bodyKind === 'chunked' ? new ChunkedDecoder() : new LengthDecoder(req.contentLength);
+      this.bodyDecoder = req.bodyKind === 'chunked' ? new ChunkedDecoder({ maxLineLength: this.conn.server.config.bodyLineMaxLength }) : new LengthDecoder(req.contentLength);
       // whatever arrived with the head or while the FTP dialogue ran is body
       const q = conn.takeQueued();
       for (let i = 0; i < q.length; i++) {

@@ -31,7 +31,9 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   egress_path_selection_header: str('Request header whose number picks the egress path of this request (a bind_ip index of direct_fixed, a next escaper of route_mapping...); removed before forwarding. A value that is not a number gets 400.'),
   steal_forwarded_for: bool('Remove `Forwarded` and `X-Forwarded-For` from forwarded requests (default false).'),
   no_early_error_reply: bool('Close without an error response when a connection\'s first request cannot be parsed or arrives too late (port hiding; default false).'),
+  body_line_max_length: int('Longest line in a chunked body, chunk-size line (with extensions) or trailer line, from the client or the upstream (default 8192); longer fails the request with 400 (client) or 502 (upstream).', { minimum: 1 }),
+  untrusted_read_speed_limit: g3('tcp_speed_limit', 'Enable untrusted read: a request refused with 407 because it carried no credentials is answered at once and, if it has a body, the body is read and dropped at this upload rate (0 = unlimited) so the connection can be kept (for clients that send the whole body before reading the 407). Unset: such a connection is closed after the 407.'),
   tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per client connection speed limit (upload = client to upstream, download = upstream to client); reading pauses when over the limit.'),
   max_client_connections: int('sluice: most client connections this server holds at once; more get 503 and are closed (default 16384).', { minimum: 1 }),
   http_forward_upstream_pool_size: int('sluice: most idle kept-alive upstream connections pooled by this server for reuse across clients (default 256, 0 keeps them per client connection only).', { minimum: 0 }),
-}, { required: ['escaper'], aliases: { ...listeningServerAliases, tls: 'tls_server', path_selection_header: 'egress_path_selection_header' } });
+}, { required: ['escaper'], aliases: { ...listeningServerAliases, tls: 'tls_server', path_selection_header: 'egress_path_selection_header', untrusted_read_limit: 'untrusted_read_speed_limit' } });

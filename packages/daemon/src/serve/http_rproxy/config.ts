@@ -21,6 +21,8 @@ export interface HttpRProxyConfig extends ListeningServerConfig {
   logUriMaxChars: number;
   keepAliveIdleMs: number;
   upstreamKeepAlive: { enable: boolean; idleMs: number };
+  /** longest chunk-size or trailer line in a chunked body (request and response) */
+  bodyLineMaxLength: number;
 }
 
 export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpRProxyConfig {
@@ -52,5 +54,6 @@ export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     logUriMaxChars: (v.log_uri_max_chars as number | undefined) ?? 1024,
     keepAliveIdleMs: v.pipeline_read_idle_timeout === undefined ? 300_000 : parseDuration(v.pipeline_read_idle_timeout),
     upstreamKeepAlive: { enable: ka.enabled, idleMs: ka.idleExpireMs },
+    bodyLineMaxLength: (v.body_line_max_length as number | undefined) ?? 8192,
   });
 }

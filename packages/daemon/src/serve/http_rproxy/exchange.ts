@@ -60,7 +60,7 @@ export class RProxyExchange {
     t.pipelineWait = performance.now() - conn.readySince;
     for (const h of req.headers) if (h.lname === 'user-agent') t.userAgent = h.value;
     this.task = t;
-    this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream);
+    this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream, { maxLineLength: server.config.bodyLineMaxLength });
   }
 
   /** (a getter, so the compiler does not narrow `phase` across awaits) */
@@ -276,7 +276,7 @@ export class RProxyExchange {
     task.markReady();
     // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
     const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient);
+    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
     this.phase = 'relaying';
     this.headSent = true;
     this.writeClient(this.responseHead(rsp, false));

@@ -28,5 +28,6 @@ export const httpRProxySchema = objectSchema(TYPE_NAMES, {
   rsp_header_max_size: g3('size', 'Largest response head accepted from upstream (default 64KiB).'),
   log_uri_max_chars: int('URIs are truncated to this many characters in task logs (default 1024).', { minimum: 0 }),
   pipeline_read_idle_timeout: g3('duration', 'How long an idle keep-alive client connection is kept (default 5min).'),
+  body_line_max_length: int('Longest line in a chunked body, chunk-size line (with extensions) or trailer line, from the client or the upstream (default 8192); longer fails the request with 400 (client) or 502 (upstream).', { minimum: 1 }),
   http_forward_upstream_keepalive: g3('http_keepalive', 'Keep upstream connections alive for the next request of the same client connection (default enabled, 60s).'),
 }, { required: ['escaper', 'hosts'], aliases: { ...listeningServerAliases, sites: 'hosts', uri_log_max_chars: 'log_uri_max_chars' } });
