@@ -13,6 +13,7 @@ import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits, type Req
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import type { AliveWork } from '../base-server.js';
+import { AuthFailureStreak, type AuthRefusal } from '../http/auth-refusal.js';
 import type { ClientInfo } from '../types.js';
 import { throttlesFor, type SpeedThrottle } from '../throttle.js';
 import { ForwardExchange } from './forward.js';
@@ -67,8 +68,7 @@ export class HttpProxyConnection implements AliveWork {
   tunnelAbort: (() => void) | null = null;
   readonly limits: HttpLimits;
   requestCount = 0;
-  /** requests in a row refused by authentication on this connection (the second in a row closes it, as g3 does) */
-  private authFailures = 0;
+  private readonly authStreak = new AuthFailureStreak();
 
   constructor(readonly server: HttpProxyServer, readonly socket: Socket, readonly info: ClientInfo) {
     const c = server.config;
@@ -240,24 +240,12 @@ export class HttpProxyConnection implements AliveWork {
 
   /** A request passed authentication (later checks may still refuse it). */
   authPassed(): void {
-    this.authFailures = 0;
+    this.authStreak.passed();
   }
 
-  /**
-   * How to answer a request the auth step refused: `silent` closes without a response (no_early_error_reply
-   * hides the server from clients without valid credentials), `close` answers and closes (a blocked user, or
-   * a second failure in a row), `keep` answers and may keep the connection. A refusal that is not about the
-   * credentials (a user ACL, a rate limit) means authentication itself passed.
-   */
-  authRefusal(refused: AuthDenied): 'silent' | 'close' | 'keep' {
-    const blocked = refused.error.code === 'CLIENT_USER_BLOCKED';
-    if (refused.status !== 407 && !blocked) {
-      this.authFailures = 0;
-      return 'keep';
-    }
-    this.authFailures++;
-    if (this.server.config.noEarlyErrorReply) return 'silent';
-    return blocked || this.authFailures > 1 ? 'close' : 'keep';
+  /** How to answer a request the auth step refused (see AuthFailureStreak). */
+  authRefusal(refused: AuthDenied): AuthRefusal {
+    return this.authStreak.refused(refused, 407, this.server.config.noEarlyErrorReply);
   }
 
   /** no_early_error_reply: a connection that has not had a request served answers nothing (port hiding). */

@@ -1,4 +1,5 @@
-import { parseDuration, parseHttpKeepalive, parseSize, ValueError } from '@sluice/common';
+import { parseDuration, parseHttpKeepalive, parseSize, parseTcpSpeedLimit, ValueError, type TcpSpeedLimit } from '@sluice/common';
+import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsServer, type TlsServerConfig } from '../../tls/tls-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
@@ -23,6 +24,13 @@ export interface HttpRProxyConfig extends ListeningServerConfig {
   upstreamKeepAlive: { enable: boolean; idleMs: number };
   /** longest chunk-size or trailer line in a chunked body (request and response) */
   bodyLineMaxLength: number;
+  /** per client connection (upload = client reads, download = client writes); undefined: unlimited */
+  speedLimit: TcpSpeedLimit | undefined;
+  pipelineSize: number;
+  noEarlyErrorReply: boolean;
+  /** basic auth of the gateway's clients (`Authorization`, 401) */
+  auth: ServerAuthConfig;
+  untrustedReadLimit: TcpSpeedLimit | undefined;
 }
 
 export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpRProxyConfig {
@@ -55,5 +63,16 @@ export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     keepAliveIdleMs: v.pipeline_read_idle_timeout === undefined ? 300_000 : parseDuration(v.pipeline_read_idle_timeout),
     upstreamKeepAlive: { enable: ka.enabled, idleMs: ka.idleExpireMs },
     bodyLineMaxLength: (v.body_line_max_length as number | undefined) ?? 8192,
+    speedLimit: at('tcp_sock_speed_limit', () => speedLimitOf(v.tcp_sock_speed_limit)),
+    pipelineSize: (v.pipeline_size as number | undefined) ?? 10,
+    noEarlyErrorReply: v.no_early_error_reply === true,
+    auth: parseServerAuth(v),
+    untrustedReadLimit: v.untrusted_read_speed_limit === undefined ? undefined : at('untrusted_read_speed_limit', () => parseTcpSpeedLimit(v.untrusted_read_speed_limit)),
   });
+}
+
+function speedLimitOf(v: unknown): TcpSpeedLimit | undefined {
+  if (v === undefined) return undefined;
+  const l = parseTcpSpeedLimit(v);
+  return l.enabled && (l.maxUpload > 0 || l.maxDownload > 0) ? l : undefined;
 }

@@ -29,5 +29,11 @@ export const httpRProxySchema = objectSchema(TYPE_NAMES, {
   log_uri_max_chars: int('URIs are truncated to this many characters in task logs (default 1024).', { minimum: 0 }),
   pipeline_read_idle_timeout: g3('duration', 'How long an idle keep-alive client connection is kept (default 5min).'),
   body_line_max_length: int('Longest line in a chunked body, chunk-size line (with extensions) or trailer line, from the client or the upstream (default 8192); longer fails the request with 400 (client) or 502 (upstream).', { minimum: 1 }),
+  tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per client connection speed limit (upload = client to upstream, download = upstream to client).'),
+  pipeline_size: int('Requests a client may send ahead on one connection before reading from it pauses (default 10).', { minimum: 1 }),
+  no_early_error_reply: bool('Close without a response when a request is refused for its credentials or names no configured site, and when a connection\'s first request cannot be parsed or arrives too late (default false).'),
+  user_group: str('User group clients authenticate against with `Authorization: Basic` (answered 401 with `WWW-Authenticate`; the header is not forwarded); unset = no authentication.'),
+  auth_realm: str('Realm sent in `WWW-Authenticate: Basic realm="..."` (default `proxy`).'),
+  untrusted_read_speed_limit: g3('tcp_speed_limit', 'Enable untrusted read: a request refused with 401 because it carried no credentials is answered at once and, if it has a body, the body is read and dropped at this upload rate (0 = unlimited) so the connection can be kept. Unset: such a connection is closed after the 401.'),
   http_forward_upstream_keepalive: g3('http_keepalive', 'Keep upstream connections alive for the next request of the same client connection (default enabled, 60s).'),
-}, { required: ['escaper', 'hosts'], aliases: { ...listeningServerAliases, sites: 'hosts', uri_log_max_chars: 'log_uri_max_chars' } });
+}, { required: ['escaper', 'hosts'], aliases: { ...listeningServerAliases, sites: 'hosts', uri_log_max_chars: 'log_uri_max_chars', untrusted_read_limit: 'untrusted_read_speed_limit' } });

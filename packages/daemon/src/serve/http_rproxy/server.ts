@@ -4,6 +4,8 @@
  */
 import type { Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
+import { authorizeHttpRequest, type AuthDenied, type HttpAuthInput } from '../../auth/server-auth.js';
+import type { User } from '../../auth/user.js';
 import type { Escaper } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { TaskContext } from '../../task/task.js';
@@ -77,6 +79,11 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
 
   connectionClosed(c: RProxyConnection): void {
     this.untrack(c);
+  }
+
+  /** The user auth step (auth/ owns it): the user, or what to answer. */
+  authorize(task: TaskContext, input: HttpAuthInput): Promise<User | AuthDenied> {
+    return authorizeHttpRequest(this.runtime, this.config.auth, task, input);
   }
 
   escaper(): Escaper {
