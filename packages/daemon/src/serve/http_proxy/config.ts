@@ -5,6 +5,7 @@ import {
 import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsClient, parseTlsServer, type TlsClientConfig, type TlsServerConfig } from '../../tls/tls-config.js';
+import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseListeningServerBase } from '../server-config.js';
 
@@ -24,6 +25,8 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   dropDefaultPort: boolean;
   allowCustomHost: boolean;
   tlsServer: TlsServerConfig | undefined;
+  /** rolling session ticket keys for tls_server */
+  tlsTicketer: TlsTicketerConfig | undefined;
   tlsClient: TlsClientConfig;
   /** lower-cased names whose Host marks a request to the proxy itself (well-known URIs) */
   localServerNames: readonly string[];
@@ -70,6 +73,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     dropDefaultPort: v.drop_default_port_in_host === true,
     allowCustomHost: v.allow_custom_host !== false,
     tlsServer: v.tls_server === undefined ? undefined : parseTlsServer(v.tls_server, ctx.baseDir),
+    tlsTicketer: v.tls_ticketer === undefined ? undefined : parseTlsTicketer(v.tls_ticketer, ctx.baseDir),
     tlsClient: parseTlsClient(v.tls_client ?? {}, ctx.baseDir),
     localServerNames: (v.local_server_name === undefined ? [] : Array.isArray(v.local_server_name) ? v.local_server_name : [v.local_server_name])
       .map((h) => parseHost(h).host.toLowerCase()),

@@ -1,6 +1,7 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
 import { serverAuthFields } from '../../auth/server-auth-config.js';
 import { tlsField } from '../../tls/tls-config.js';
+import { tlsTicketerField } from '../../tls/ticketer-config.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['http_proxy', 'httpproxy'] as const;
@@ -23,6 +24,7 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   drop_default_port_in_host: bool('Write the Host header without the scheme\'s default port (default false).'),
   allow_custom_host: bool('Accept a Host header that differs from the URI authority (the URI authority is always what is sent; default true).'),
   tls_server: tlsField('Serve the proxy over TLS (an HTTPS proxy): certificate + private_key, enable_client_auth + ca_certificate for mTLS.'),
+  tls_ticketer: tlsTicketerField,
   tls_client: tlsField('TLS client settings for https forward requests (client sends an `https://` URI, the proxy does TLS to the origin).'),
   local_server_name: { description: 'Host name(s) of the proxy itself: a request whose Host is one of them (or any origin-form request when unset) is a local request, used for well-known URIs (`/.well-known/easy-proxy/...`, `/.well-known/masque/http/...`).', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
   server_id: str('Server id; when set, forwarded responses and CONNECT replies carry `X-BD-Remote-Connection-Info: <server_id>[; bind=ip][; local=addr][; remote=addr]`.'),

@@ -2,6 +2,7 @@ import { parseDuration, parseHttpKeepalive, parseSize, parseTcpSpeedLimit, Value
 import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsServer, type TlsServerConfig } from '../../tls/tls-config.js';
+import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseForwardedMode, parseServerId, type ForwardedMode } from '../http/forwarded.js';
 import { parseListeningServerBase } from '../server-config.js';
@@ -31,6 +32,8 @@ export interface HttpRProxyConfig extends ListeningServerConfig {
   /** basic auth of the gateway's clients (`Authorization`, 401) */
   auth: ServerAuthConfig;
   untrustedReadLimit: TcpSpeedLimit | undefined;
+  /** rolling session ticket keys for the TLS this server terminates */
+  tlsTicketer: TlsTicketerConfig | undefined;
 }
 
 export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpRProxyConfig {
@@ -67,6 +70,7 @@ export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     pipelineSize: (v.pipeline_size as number | undefined) ?? 10,
     noEarlyErrorReply: v.no_early_error_reply === true,
     auth: parseServerAuth(v),
+    tlsTicketer: v.tls_ticketer === undefined ? undefined : at('tls_ticketer', () => parseTlsTicketer(v.tls_ticketer, ctx.baseDir)),
     untrustedReadLimit: v.untrusted_read_speed_limit === undefined ? undefined : at('untrusted_read_speed_limit', () => parseTcpSpeedLimit(v.untrusted_read_speed_limit)),
   });
 }

@@ -1,4 +1,5 @@
 import { tlsField } from '../../tls/tls-config.js';
+import { tlsTicketerField } from '../../tls/ticketer-config.js';
 import { bool, commonServerFields, g3, int, objectSchema, str, type FieldSchema } from '../../runtime/schema-util.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
@@ -20,6 +21,7 @@ export const httpRProxySchema = objectSchema(TYPE_NAMES, {
   server_id: str('Server id: names this gateway in the Via header it adds and in X-BD-Remote-Connection-Info on responses (printable ASCII, no `;` or `,`).'),
   append_forwarded_for: { description: 'Header telling the origin who the client is: `classic` (X-Forwarded-For, default), `standard` (RFC 7239 Forwarded with for and by), `none`; true = classic, false = none.', anyOf: [{ type: 'string' }, { type: 'boolean' }] },
   enable_tls_server: bool('Terminate TLS on this port: the certificate is chosen by SNI from the matched site\'s `tls_server`, else `global_tls_server`; a connection with neither is dropped (default false).'),
+  tls_ticketer: tlsTicketerField,
   global_tls_server: tlsField('TLS server config used for sites without their own `tls_server`.'),
   client_hello_recv_timeout: g3('duration', 'Time allowed to receive the TLS ClientHello (default 1s).'),
   req_header_recv_timeout: g3('duration', 'Time allowed to receive a request head (default 30s).'),
