@@ -339,6 +339,22 @@ describe('http_proxy g3 options', () => {
     assert.ok(await closedWithin(s, 3000));
   });
 
+  it('ftp over http is authenticated like any request: 407 without credentials, on to the FTP server with them', async () => {
+    const port = await d.port('auth');
+    // nothing listens on the FTP port: getting as far as connecting shows the request passed authentication
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const ftpPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const anon = await curl(['-x', `http://127.0.0.1:${port}`, `ftp://127.0.0.1:${ftpPort}/file.txt`, '--proxy-anyauth']);
+    assert.equal(anon.status, 407, anon.stderr);
+    const log = await d.waitForTask((t) => t.fields.task_type === 'FtpOverHttp' && t.fields.reason === 'ClientAuthFailed');
+    assert.equal(log.fields.server_name, 'auth');
+    const authed = await curl(['-x', `http://root:toor@127.0.0.1:${port}`, `ftp://127.0.0.1:${ftpPort}/file.txt`]);
+    assert.ok(authed.status >= 500, `status ${authed.status}`);
+    await d.waitForTask((t) => t.fields.task_type === 'FtpOverHttp' && t.fields.user === 'root');
+  });
+
   it('no_early_error_reply: a request without valid credentials is answered by a close, no bytes', async () => {
     const port = await d.port('hidden');
     for (const extra of ['', `Proxy-Authorization: Basic ${Buffer.from('root:nope').toString('base64')}\r\n`]) {
