@@ -117,6 +117,7 @@ export const tlsTicketerField: FieldSchema = {
     + 'key is replaced after half of it and still decrypts until its lifetime ends), `source` (`type: redis`, `addr`, `db`, '
     + '`username`, `password`, `enc_key`: a string key holding the encrypt key as JSON `{name, aes, hmac, lifetime}` in hex, '
     + '`dec_set`: a set of decrypt keys `{name, aes, hmac, expire}`). While the source answers, its encrypt key is used; '
-    + 'sluice encrypts tickets with AES-128 (the first 16 bytes of `aes`), so tickets are shared between sluice daemons, not with g3.',
+    + 'sluice encrypts tickets with AES-128 (the first 16 bytes of `aes`), so tickets are shared between sluice daemons '
+    + '(serving the same certificates), not with g3.',
   anyOf: [{ type: 'object', additionalProperties: true }, { type: 'boolean' }, { type: 'null' }],
 };
