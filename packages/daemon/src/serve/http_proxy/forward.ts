@@ -20,11 +20,10 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
-import { ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { SpeedThrottle } from '../throttle.js';
+import { errorResponse, ipOfAddr, remoteConnectionInfo } from './responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
-import { SpeedThrottle } from '../throttle.js';
-import { errorResponse } from './responses.js';
 
 type Decoder = ChunkedDecoder | LengthDecoder;
 /** `draining`: a request refused by authentication whose body is read and dropped (untrusted read) */

@@ -17,11 +17,11 @@ import {
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import { User } from '../../auth/user.js';
-import { errorResponse } from '../http_proxy/responses.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
+import { errorResponse } from '../http_proxy/responses.js';
 import { SpeedThrottle } from '../throttle.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
@@ -87,7 +87,9 @@ export class RProxyExchange {
     if (req.host === undefined) return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', 'request without Host'), 400);
     let host: string;
     try {
-      host = parseHostHeader(req.host, conn.info.tls ? 443 : 80).host;
+      const hp = parseHostHeader(req.host, conn.info.tls ? 443 : 80);
+      host = hp.host;
+      this.hostPort = hp.port;
       if (req.targetForm === 'absolute') {
         const t = parseAbsoluteTarget(req.target);
         if (t.scheme !== 'http' && t.scheme !== 'https') throw new Error(`scheme ${t.scheme} is not served`);
@@ -122,6 +124,8 @@ export class RProxyExchange {
   }
 
   private path = '/';
+  /** the port the Host header names (or the scheme's default) */
+  private hostPort = 80;
 
   // ---- authentication -----------------------------------------------------------------------------------------
 
@@ -134,12 +138,11 @@ export class RProxyExchange {
     const cfg = conn.server.config;
     let authorization: string | undefined;
     for (const h of req.headers) if (h.lname === 'authorization') authorization ??= h.value;
-    const port = conn.info.tls ? 443 : 80;
     const r = await conn.server.authorize(task, {
       serverName: conn.server.name,
       requestType: 'HttpForward',
       clientIp: conn.info.clientIp,
-      upstream: { host, port: parsePortOf(req.host!) ?? port, ipFamily: 0 },
+      upstream: { host, port: this.hostPort, ipFamily: 0 },
       userAgent: task.userAgent,
       newConnection: conn.requestCount === 1,
       clientSocket: conn.socket,
@@ -549,12 +552,6 @@ function wwwAuthenticate(realm: string): string {
     if (challenges.size < 64) challenges.set(realm, h);
   }
   return h;
-}
-
-/** The port of a Host header value, if it names one. */
-function parsePortOf(hostHeader: string): number | undefined {
-  const m = /:(\d{1,5})$/.exec(hostHeader);
-  return m && !hostHeader.endsWith(']') ? Number(m[1]) : undefined;
 }
 
 function formatAuthority(site: RProxySite): string {
