@@ -365,6 +365,12 @@ describe('http_proxy g3 options', () => {
       assert.equal(got.length, 0, got.toString('latin1'));
       s.destroy();
     }
+    const tunnel = await tcpConnect(port);
+    tunnel.on('error', () => {});
+    tunnel.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`);
+    const got = await readUntil(tunnel, () => false, 3000);
+    assert.equal(got.length, 0, 'CONNECT without credentials: no bytes either');
+    tunnel.destroy();
     const ok = await curl(['-x', `http://root:toor@127.0.0.1:${port}`, `${origin.url}/hidden-ok`]);
     assert.equal(ok.status, 200, ok.stderr);
   });

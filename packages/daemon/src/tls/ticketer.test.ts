@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createSecureContext, createServer, type Server } from 'node:tls';
 import { parseTlsTicketer } from './ticketer-config.js';
-import { parseTicketKeyJson, randomTicketKey, RollingTicketer } from './ticketer.js';
+import { parseTicketKeyJson, randomTicketKey, reconcileTicketer, RollingTicketer } from './ticketer.js';
 
 const hex = (n: number, byte: number) => Buffer.alloc(n, byte).toString('hex');
 
@@ -124,4 +124,35 @@ describe('RollingTicketer with a node TLS server', () => {
       assert.ok(fresh.session);
     });
   }
+});
+
+describe('RollingTicketer without node\'s ticket callback', () => {
+  it('installs the current encrypt key with setTicketKeys and again after each roll', () => {
+    const t = new RollingTicketer(parseTlsTicketer({}, '/'), () => {});
+    const installed: Buffer[] = [];
+    const fake = { context: { setTicketKeys: (k: Buffer) => installed.push(k) } };
+    t.attach(fake as never);
+    assert.equal(installed.length, 1);
+    assert.equal(installed[0]!.length, 48);
+    assert.deepEqual(installed[0]!.subarray(0, 16), t.encryptKey.name);
+    const next = randomTicketKey(60);
+    t.setEncryptKey(next);
+    assert.equal(installed.length, 2);
+    assert.deepEqual(installed[1], Buffer.concat([next.name, next.hmac, next.aes]));
+    t.close();
+  });
+});
+
+describe('reconcileTicketer', () => {
+  it('keeps the running ticketer (and its keys) for an unchanged config, replaces it otherwise', () => {
+    const a = parseTlsTicketer({ check_interval: '1h' }, '/');
+    const t1 = reconcileTicketer(null, a, () => {});
+    assert.ok(t1);
+    const t2 = reconcileTicketer(t1, parseTlsTicketer({ check_interval: '1h' }, '/'), () => {});
+    assert.equal(t2, t1);
+    const t3 = reconcileTicketer(t2, parseTlsTicketer({ check_interval: '2h' }, '/'), () => {});
+    assert.notEqual(t3, t1);
+    assert.notDeepEqual(t3!.encryptKey.name, t1!.encryptKey.name);
+    assert.equal(reconcileTicketer(t3, undefined, () => {}), null);
+  });
 });
