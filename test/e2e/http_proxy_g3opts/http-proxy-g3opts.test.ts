@@ -5,11 +5,12 @@
  * hiding the server from clients without credentials.
  */
 import { request as httpRequest, Agent } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { curl, readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { TOOR_FAST } from '../user_auth/config.js';
+import { chunkWithLine, startRawChunkOrigin } from './raw-chunk-origin.js';
 
 const AUTH = `Proxy-Authorization: Basic ${Buffer.from('root:toor').toString('base64')}\r\n`;
 
@@ -68,43 +69,6 @@ server:
     user_group: users
     no_early_error_reply: true
 `;
-}
-
-/** A chunk whose size line carries an extension making the whole line (without CRLF) exactly `n` bytes. */
-function chunkWithLine(n: number, data: string): string {
-  const size = data.length.toString(16);
-  const ext = `;x=${'e'.repeat(n - size.length - 3)}`;
-  return `${size}${ext}\r\n${data}\r\n`;
-}
-
-/**
- * A raw origin answering every request with a chunked body whose first chunk-size line is as long as the path
- * says (`/line/<n>`): node's http server can't write chunk extensions.
- */
-async function startRawChunkOrigin(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const n = Number(/^GET \/line\/(\d+)/.exec(buf)?.[1] ?? 16);
-      buf = buf.slice(end + 4);
-      s.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunkWithLine(n, 'chunky')}0\r\n\r\n`);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
 }
 
 /** Chunked body text → data (test responses are small and well-formed). */

@@ -11,10 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { curl, defaultRoutes, readUntil, runSluice, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { TOOR_FAST } from '../user_auth/config.js';
+import { startRawChunkOrigin } from '../http_proxy_g3opts/raw-chunk-origin.js';
 
 const BASIC = `Basic ${Buffer.from('root:toor').toString('base64')}`;
 
-function yaml(origin: Origin): string {
+function yaml(origin: Origin, rawPort: number): string {
   return `
 runtime:
   server_offline_delay: 0
@@ -75,6 +76,16 @@ server:
     hosts:
       - exact_match: site.test
         upstream: 127.0.0.1:${origin.port}
+  - name: linegw
+    type: http_rproxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    body_line_max_length: 128
+    hosts:
+      - exact_match: site.test
+        upstream: 127.0.0.1:${origin.port}
+      - exact_match: raw.test
+        upstream: 127.0.0.1:${rawPort}
   - name: slowgw
     type: http_rproxy
     listen: 127.0.0.1:0
@@ -117,6 +128,7 @@ async function exchange(port: number, data: string, timeoutMs = 3000): Promise<s
 describe('http_rproxy g3 options', () => {
   let d: DaemonHandle;
   let origin: Origin;
+  let raw: Awaited<ReturnType<typeof startRawChunkOrigin>>;
   let stalls = 0;
   let releaseStall: (() => void) | null = null;
 
@@ -134,11 +146,13 @@ describe('http_rproxy g3 options', () => {
       }
       defaultRoutes(req, res);
     });
-    d = await startDaemon({ files: { 'main.yaml': yaml(origin) } });
+    raw = await startRawChunkOrigin();
+    d = await startDaemon({ files: { 'main.yaml': yaml(origin, raw.port) } });
   });
   after(async () => {
     await d?.stop();
     await origin?.close();
+    await raw?.close();
   });
 
   it('user_group: no credentials get 401 with WWW-Authenticate; good ones pass and are not forwarded', async () => {
@@ -248,6 +262,19 @@ describe('http_rproxy g3 options', () => {
     const upTook = Date.now() - up;
     assert.equal(echo.body.length, n);
     assert.ok(upTook >= 1000, `the upload took ${upTook}ms`);
+  });
+
+  it('body_line_max_length: a chunk line over the limit gets 400 (request) / 502 (response); up to it passes', async () => {
+    const port = await d.port('linegw');
+    const line = (n: number) => `5;x=${'e'.repeat(n - 4)}`;
+    const post = (n: number) => `POST /echo HTTP/1.1\r\nHost: site.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${line(n)}\r\nhello\r\n0\r\n\r\n`;
+    assert.match(await exchange(port, post(128)), /^HTTP\/1\.1 200[\s\S]*hello/);
+    assert.match(await exchange(port, post(129)), /^HTTP\/1\.1 400 /);
+    const ok = await curl(['-H', 'Host: raw.test', `http://127.0.0.1:${port}/line/128`]);
+    assert.equal(ok.status, 200, ok.stderr);
+    assert.equal(ok.body, 'chunky');
+    const bad = await curl(['-H', 'Host: raw.test', `http://127.0.0.1:${port}/line/129`]);
+    assert.equal(bad.status, 502, bad.stderr);
   });
 
   it('sluice -t accepts g3\'s simple_http_gateway shape (tcp_sock_speed_limit as a size)', async () => {
