@@ -4,11 +4,13 @@
  * the socket to hand over, with the bytes read past the header pushed back into it, and the ClientInfo as the
  * PROXY header states it.
  */
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { Server as TlsServer, type SecureContext, type TLSSocket } from 'node:tls';
 import { ProxyHeaderDecoder, ProxyProtocolError, type ProxyHeader } from '@sluice/protocol';
 import { formatSockAddr } from '../task/task.js';
 import type { TlsServerConfig } from '../tls/tls-config.js';
+import type { RollingTicketer } from '../tls/ticketer.js';
 import type { ClientInfo } from './types.js';
 
 export class PreludeError extends Error {}
@@ -84,6 +86,20 @@ interface TlsWaiter {
  */
 const tlsServers = new WeakMap<TlsServerConfig, TlsServer>();
 const waiters = new WeakMap<Socket, TlsWaiter>();
+/** the ticketer whose keys a tls.Server's context uses */
+const ticketers = new WeakMap<TlsServer, RollingTicketer>();
+
+/**
+ * Give a tls.Server's context the ticketer's session ticket keys. The context is the server's own (node has no
+ * public getter for it); without it the server keeps node's per-server random ticket key.
+ */
+function useTicketer(srv: TlsServer, ticketer: RollingTicketer): void {
+  if (ticketers.get(srv) === ticketer) return;
+  const creds = (srv as unknown as { _sharedCreds?: SecureContext })._sharedCreds;
+  if (!creds) return;
+  ticketer.attach(creds);
+  ticketers.set(srv, ticketer);
+}
 
 function tlsServerFor(cfg: TlsServerConfig): TlsServer {
   let srv = tlsServers.get(cfg);
@@ -94,6 +110,7 @@ function tlsServerFor(cfg: TlsServerConfig): TlsServer {
     rejectUnauthorized: cfg.requestCert,
     handshakeTimeout: cfg.handshakeTimeoutMs,
     ALPNProtocols: cfg.alpn,
+    sessionIdContext: sessionIdContextOf(cfg),
   });
   srv.on('secureConnection', (t: TLSSocket) => {
     const raw = (t as unknown as { _parent?: Socket })._parent;
@@ -114,8 +131,23 @@ function tlsServerFor(cfg: TlsServerConfig): TlsServer {
   return srv;
 }
 
-/** Terminate TLS on `socket` as a server; resolves with the TLS socket once the handshake (and client auth) passed. */
-export function acceptTls(socket: Socket, cfg: TlsServerConfig): Promise<TLSSocket> {
+/**
+ * The session id context, which a resumed session must match: node's default is made from the process's
+ * command line, so two daemons of a fleet (sharing ticket keys through tls_ticketer) would refuse each other's
+ * sessions. Made from the certificates instead: the same for every server offering them, different otherwise.
+ */
+function sessionIdContextOf(cfg: TlsServerConfig): string {
+  const certs = cfg.contextOptions.cert;
+  const h = createHash('sha256');
+  for (const c of Array.isArray(certs) ? certs : [certs]) h.update(String(c ?? ''));
+  return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * Terminate TLS on `socket` as a server; resolves with the TLS socket once the handshake (and client auth)
+ * passed. With a `ticketer` (tls_ticketer) session tickets use its rolling keys.
+ */
+export function acceptTls(socket: Socket, cfg: TlsServerConfig, ticketer?: RollingTicketer | null): Promise<TLSSocket> {
   return new Promise<TLSSocket>((resolve, reject) => {
     const onClose = () => {
       if (!waiters.has(socket)) return;
@@ -134,7 +166,9 @@ export function acceptTls(socket: Socket, cfg: TlsServerConfig): Promise<TLSSock
       },
     });
     socket.once('close', onClose);
-    tlsServerFor(cfg).emit('connection', socket);
+    const srv = tlsServerFor(cfg);
+    if (ticketer) useTicketer(srv, ticketer);
+    srv.emit('connection', socket);
   });
 }
 

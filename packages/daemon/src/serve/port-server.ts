@@ -9,6 +9,8 @@ import type { ParseContext } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { g3, str } from '../runtime/schema-util.js';
 import { parseTlsServer, tlsField, type TlsServerConfig } from '../tls/tls-config.js';
+import { parseTlsTicketer, type TlsTicketerConfig } from '../tls/ticketer-config.js';
+import { reconcileTicketer, type RollingTicketer } from '../tls/ticketer.js';
 import { ListeningServer, type AliveWork, type ListeningServerConfig } from './base-server.js';
 import { acceptTls, applyProxyHeader, readProxyProtocol } from './ingress-prelude.js';
 import { listeningServerFields, parseListeningServerBase } from './server-config.js';
@@ -20,6 +22,8 @@ export interface PortConfig extends ListeningServerConfig {
   proxyProtocol: 0 | 1 | 2;
   proxyProtocolReadTimeoutMs: number;
   tls: TlsServerConfig | undefined;
+  /** tls_ticketer (TLS ports only) */
+  tlsTicketer?: TlsTicketerConfig | undefined;
 }
 
 export const proxyProtocolField = g3('proxy_protocol', 'Expect a PROXY protocol header of this version (1 or 2) before anything else; the server behind sees the client address it names.');
@@ -44,12 +48,14 @@ export function parsePortConfig(v: Record<string, unknown>, ctx: ParseContext, t
     if (v.tls_server === undefined) ctx.fail(['tls_server'], `${type} needs tls_server`);
     tls = parseTlsServer(v.tls_server, ctx.baseDir);
   }
+  const tlsTicketer = withTls && v.tls_ticketer !== undefined ? parseTlsTicketer(v.tls_ticketer, ctx.baseDir) : undefined;
   return Object.freeze({
     ...base,
     server: v.server as string,
     proxyProtocol: parseOptionalProxyProtocol(v.proxy_protocol),
     proxyProtocolReadTimeoutMs: v.proxy_protocol_read_timeout === undefined ? 5000 : parseDuration(v.proxy_protocol_read_timeout),
     tls,
+    tlsTicketer,
   });
 }
 
@@ -65,8 +71,28 @@ class PendingSocket implements AliveWork {
 }
 
 export class PortServer<Cfg extends PortConfig = PortConfig> extends ListeningServer<Cfg> {
+  private ticketer: RollingTicketer | null = null;
+
   constructor(readonly logName: string, config: Cfg, runtime: Runtime) {
     super(config, runtime);
+  }
+
+  private readonly warn = (m: string): void => this.runtime.plog.warn(`server ${this.name}: ${m}`);
+
+  override start(): void {
+    super.start();
+    this.ticketer = reconcileTicketer(this.ticketer, this.config.tlsTicketer, this.warn);
+  }
+
+  override reload(cfg: Cfg): void {
+    super.reload(cfg);
+    this.ticketer = reconcileTicketer(this.ticketer, cfg.tlsTicketer, this.warn);
+  }
+
+  override destroy(): void {
+    super.destroy();
+    this.ticketer?.close();
+    this.ticketer = null;
   }
 
   acceptSocket(socket: Socket, info: ClientInfo): void {
@@ -95,7 +121,7 @@ export class PortServer<Cfg extends PortConfig = PortConfig> extends ListeningSe
   private async prelude(socket: Socket, info: ClientInfo): Promise<{ socket: Socket; info: ClientInfo }> {
     const c = this.config;
     if (c.proxyProtocol) info = applyProxyHeader(info, await readProxyProtocol(socket, c.proxyProtocol, c.proxyProtocolReadTimeoutMs));
-    if (c.tls) return { socket: await acceptTls(socket, c.tls), info: { ...info, tls: true } };
+    if (c.tls) return { socket: await acceptTls(socket, c.tls, this.ticketer), info: { ...info, tls: true } };
     return { socket, info };
   }
 }

@@ -46,6 +46,12 @@ export class SpeedThrottle {
     if (s && !s.destroyed && this.mayResume()) s.resume();
   };
 
+  /** Milliseconds until the bytes consumed so far are paid for (0 when within the limit). */
+  debtMs(): number {
+    const tokens = this.tokens + (performance.now() - this.last) * this.perMs;
+    return tokens >= 0 ? 0 : Math.ceil(-tokens / this.perMs);
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.blocked = false;

@@ -225,6 +225,17 @@ test('rejects a chunk-size line over the bound', () =>
   rejects('5;a=' + 'x'.repeat(MAX_CHUNK_SIZE_LINE) + '\r\nhello\r\n', 400, 'chunk size line too long'));
 test('rejects a chunk-size line over the bound across pushes', () =>
   rejects([b('5;a='), b('x'.repeat(MAX_CHUNK_SIZE_LINE))], 400, 'chunk size line too long'));
+test('maxLineLength: a chunk-size line of exactly the limit passes, one byte more fails', () => {
+  const line = (n: number) => '5;a=' + 'x'.repeat(n - 4);
+  assert.equal(decode([b(line(64) + '\r\nhello\r\n0\r\n\r\n')], { maxLineLength: 64 }).data, 'hello');
+  rejects(line(65) + '\r\nhello\r\n', 400, 'chunk size line too long', { maxLineLength: 64 });
+});
+test('maxLineLength bounds each trailer line, split or not', () => {
+  const field = (n: number) => 'X: ' + 'v'.repeat(n - 3);
+  assert.equal(decode([b('0\r\n' + field(32) + '\r\n\r\n')], { maxLineLength: 32 }).decoder.trailers.length, 1);
+  rejects('0\r\n' + field(33) + '\r\n\r\n', 400, 'trailer line too long', { maxLineLength: 32 });
+  rejects([b('0\r\nX: '), b('v'.repeat(20)), b('v'.repeat(20) + '\r\n\r\n')], 502, 'trailer line too long', { maxLineLength: 32, peer: 'response' });
+});
 test('rejects a bare LF ending a trailer', () => rejects('0\r\nX: 1\n\r\n', 400, 'bare LF in chunked body'));
 test('rejects a bare LF ending the body', () => rejects('0\r\n\n', 400, 'bare LF in chunked body'));
 test('rejects a bare CR ending the body', () => rejects('0\r\n\rX', 400, 'bare CR in trailer section'));

@@ -9,11 +9,16 @@ export interface ChunkedDecoderOptions {
   maxTrailerBytes?: number;
   /** Most trailer fields; default DEFAULT_HTTP_LIMITS.maxHeaderCount. */
   maxTrailerCount?: number;
+  /**
+   * Longest line inside the body: a chunk-size line (digits and extensions) or one trailer field line, without
+   * its CRLF; default MAX_CHUNK_SIZE_LINE. g3's `body_line_max_length`.
+   */
+  maxLineLength?: number;
   /** 'request' (errors are 400, strict trailers) or 'response' (errors are 502, lenient trailers). */
   peer?: HttpPeer;
 }
 
-/** A chunk-size line (digits and extensions) longer than this is refused. */
+/** Default bound on a chunk-size line (digits and extensions) and on a trailer line. */
 export const MAX_CHUNK_SIZE_LINE = 4096;
 
 // Decoder states. Those up to S_EXT_VALUE_BWS are inside the chunk-size line, before its CR.
@@ -50,6 +55,7 @@ export class ChunkedDecoder {
   private readonly maxChunkSize: number;
   private readonly maxTrailerBytes: number;
   private readonly maxTrailerCount: number;
+  private readonly maxLine: number;
   private readonly status: number;
   private readonly lenientTrailers: boolean;
   private state = S_SIZE;
@@ -65,6 +71,7 @@ export class ChunkedDecoder {
     this.maxChunkSize = Math.min(options.maxChunkSize ?? 2 ** 40, Number.MAX_SAFE_INTEGER);
     this.maxTrailerBytes = options.maxTrailerBytes ?? 16 * 1024;
     this.maxTrailerCount = options.maxTrailerCount ?? DEFAULT_HTTP_LIMITS.maxHeaderCount;
+    this.maxLine = options.maxLineLength ?? MAX_CHUNK_SIZE_LINE;
     this.lenientTrailers = options.peer === 'response';
     this.status = this.lenientTrailers ? 502 : 400;
   }
@@ -97,7 +104,7 @@ export class ChunkedDecoder {
         continue;
       }
       const c = chunk[i]!;
-      if (state <= S_EXT_VALUE_BWS && ++this.lineBytes > MAX_CHUNK_SIZE_LINE) this.fail('chunk size line too long');
+      if (state <= S_EXT_VALUE_BWS && c !== CR && ++this.lineBytes > this.maxLine) this.fail('chunk size line too long');
       switch (state) {
         case S_SIZE: {
           const d = HEX[c]!;
@@ -193,6 +200,7 @@ export class ChunkedDecoder {
           // The byte starts a trailer field line; read it there without consuming it here.
           this.state = S_TRAILER_LINE;
           this.lastWasCR = false;
+          this.lineBytes = 0;
           continue;
         case S_FINAL_LF:
           if (c !== LF) this.fail('bare CR in trailer section');
@@ -228,8 +236,11 @@ export class ChunkedDecoder {
     if (stop > i) {
       this.trailerText += chunk.toString('latin1', i, stop);
       this.trailerBytes += stop - i;
+      this.lineBytes += stop - i;
       this.lastWasCR = chunk[stop - 1] === CR;
     }
+    // the CR before the LF is part of the bytes read but not of the line
+    if (this.lineBytes - (this.lastWasCR ? 1 : 0) > this.maxLine) this.fail('trailer line too long');
     if (lf === -1) return stop;
     if (!this.lastWasCR) this.fail('bare LF in chunked body');
     this.trailerText += '\n';

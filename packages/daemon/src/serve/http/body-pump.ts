@@ -6,7 +6,7 @@
  * `push()` takes socket data and returns -1 while the body continues, or the offset just after its end (bytes
  * after it belong to the next message). A false return from the sink means "stop reading": the caller pauses.
  */
-import { ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, LAST_CHUNK, LengthDecoder } from '@sluice/protocol';
+import { ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, LAST_CHUNK, LengthDecoder, type ChunkedDecoderOptions } from '@sluice/protocol';
 
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 
@@ -21,9 +21,13 @@ export class BodyPump {
    * @param length Content-Length when framing is 'length'
    * @param chunkedOut write the body as chunked (else as-is: the head carries a length or the body ends at close)
    * @param sink writes bytes to the peer; returns false on backpressure
+   * @param chunked options of the chunked decoder (line length bound, which peer sends)
    */
-  constructor(readonly framing: BodyFraming, length: number, readonly chunkedOut: boolean, private readonly sink: (b: Buffer) => boolean) {
-    this.decoder = framing === 'chunked' ? new ChunkedDecoder() : framing === 'length' && length > 0 ? new LengthDecoder(length) : null;
+  constructor(
+    readonly framing: BodyFraming, length: number, readonly chunkedOut: boolean, private readonly sink: (b: Buffer) => boolean,
+    chunked?: ChunkedDecoderOptions,
+  ) {
+    this.decoder = framing === 'chunked' ? new ChunkedDecoder(chunked) : framing === 'length' && length > 0 ? new LengthDecoder(length) : null;
     this.done = framing === 'none' || (framing === 'length' && length === 0);
   }
 

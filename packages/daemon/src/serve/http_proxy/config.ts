@@ -5,6 +5,7 @@ import {
 import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsClient, parseTlsServer, type TlsClientConfig, type TlsServerConfig } from '../../tls/tls-config.js';
+import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseListeningServerBase } from '../server-config.js';
 
@@ -24,6 +25,8 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   dropDefaultPort: boolean;
   allowCustomHost: boolean;
   tlsServer: TlsServerConfig | undefined;
+  /** rolling session ticket keys for tls_server */
+  tlsTicketer: TlsTicketerConfig | undefined;
   tlsClient: TlsClientConfig;
   /** lower-cased names whose Host marks a request to the proxy itself (well-known URIs) */
   localServerNames: readonly string[];
@@ -34,6 +37,10 @@ export interface HttpProxyConfig extends ListeningServerConfig {
   /** lower-case name of the egress path selection header, if any */
   egressPathHeader: string | undefined;
   noEarlyErrorReply: boolean;
+  /** longest chunk-size or trailer line in a chunked body (request and response) */
+  bodyLineMaxLength: number;
+  /** untrusted_read_speed_limit: set = drain the body of a request refused for missing credentials (upload limit, 0 = unlimited) */
+  untrustedReadLimit: TcpSpeedLimit | undefined;
   /** per client connection, both directions; undefined: unlimited */
   speedLimit: TcpSpeedLimit | undefined;
   maxClientConnections: number;
@@ -66,6 +73,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     dropDefaultPort: v.drop_default_port_in_host === true,
     allowCustomHost: v.allow_custom_host !== false,
     tlsServer: v.tls_server === undefined ? undefined : parseTlsServer(v.tls_server, ctx.baseDir),
+    tlsTicketer: v.tls_ticketer === undefined ? undefined : parseTlsTicketer(v.tls_ticketer, ctx.baseDir),
     tlsClient: parseTlsClient(v.tls_client ?? {}, ctx.baseDir),
     localServerNames: (v.local_server_name === undefined ? [] : Array.isArray(v.local_server_name) ? v.local_server_name : [v.local_server_name])
       .map((h) => parseHost(h).host.toLowerCase()),
@@ -75,7 +83,9 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     stealForwardedFor: v.steal_forwarded_for === true,
     egressPathHeader: typeof v.egress_path_selection_header === 'string' ? v.egress_path_selection_header.toLowerCase() : undefined,
     noEarlyErrorReply: v.no_early_error_reply === true,
+    bodyLineMaxLength: (v.body_line_max_length as number | undefined) ?? 8192,
     speedLimit: speedLimitOf(v.tcp_sock_speed_limit),
+    untrustedReadLimit: v.untrusted_read_speed_limit === undefined ? undefined : parseTcpSpeedLimit(v.untrusted_read_speed_limit),
     maxClientConnections: (v.max_client_connections as number | undefined) ?? 16384,
     upstreamPoolMaxIdle: (v.http_forward_upstream_pool_size as number | undefined) ?? 256,
   });

@@ -11,7 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, type ErrorCode } from '@sluice/common';
 import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits, type RequestHead } from '@sluice/protocol';
 import { HttpForwardTask } from '../../task/http-task.js';
+import type { AuthDenied } from '../../auth/server-auth.js';
 import type { AliveWork } from '../base-server.js';
+import { AuthFailureStreak, type AuthRefusal } from '../http/auth-refusal.js';
 import type { ClientInfo } from '../types.js';
 import { throttlesFor, type SpeedThrottle } from '../throttle.js';
 import { ForwardExchange } from './forward.js';
@@ -66,6 +68,7 @@ export class HttpProxyConnection implements AliveWork {
   tunnelAbort: (() => void) | null = null;
   readonly limits: HttpLimits;
   requestCount = 0;
+  private readonly authStreak = new AuthFailureStreak();
 
   constructor(readonly server: HttpProxyServer, readonly socket: Socket, readonly info: ClientInfo) {
     const c = server.config;
@@ -233,6 +236,16 @@ export class HttpProxyConnection implements AliveWork {
     this.server.endTask(task);
     if (close) this.closeGracefully();
     else this.exchangeDone(true);
+  }
+
+  /** A request passed authentication (later checks may still refuse it). */
+  authPassed(): void {
+    this.authStreak.passed();
+  }
+
+  /** How to answer a request the auth step refused (see AuthFailureStreak). */
+  authRefusal(refused: AuthDenied): AuthRefusal {
+    return this.authStreak.refused(refused, 407, this.server.config.noEarlyErrorReply);
   }
 
   /** no_early_error_reply: a connection that has not had a request served answers nothing (port hiding). */

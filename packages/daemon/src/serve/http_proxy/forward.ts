@@ -9,22 +9,25 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SluiceError, toSluiceError } from '@sluice/common';
+import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
   ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HeadReader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
   LengthDecoder, parseAbsoluteTarget, parseResponseHead, STATUS_TEXT,
   type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
+import type { AuthDenied } from '../../auth/server-auth.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
-import { ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { SpeedThrottle } from '../throttle.js';
+import { errorResponse, ipOfAddr, remoteConnectionInfo } from './responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
 
 type Decoder = ChunkedDecoder | LengthDecoder;
-type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'done';
+/** `draining`: a request refused by authentication whose body is read and dropped (untrusted read) */
+type Phase = 'preparing' | 'connecting' | 'sending' | 'waiting' | 'relaying' | 'draining' | 'done';
 
 const escaperIds = new WeakMap<object, number>();
 let nextEscaperId = 1;
@@ -37,6 +40,8 @@ function escaperInstanceId(e: object): number {
   }
   return id;
 }
+
+const discard = (): void => {};
 
 /** upstream reads up to this size are written to the client corked (one writev) */
 const SMALL_READ = 8192;
@@ -93,6 +98,9 @@ export class ForwardExchange {
   private path = '/';
   private authority = '';
   private https = false;
+  /** untrusted_read_speed_limit while a refused request's body is drained */
+  private drainThrottle: SpeedThrottle | null = null;
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly conn: HttpProxyConnection, private readonly req: RequestHead, headBytes: number) {
     this.task = conn.server.newHttpTask(conn);
@@ -104,7 +112,7 @@ export class ForwardExchange {
   }
 
   get wantsClientData(): boolean {
-    return this.phase === 'sending' || this.phase === 'waiting' || this.phase === 'relaying'
+    return this.phase === 'sending' || this.phase === 'waiting' || this.phase === 'relaying' || this.phase === 'draining'
       ? !this.reqBodyDone
       : false;
   }
@@ -146,13 +154,14 @@ export class ForwardExchange {
     const upstream: Upstream = { host: target.host, port: target.port, ipFamily: target.hostKind === 'ipv4' ? 4 : target.hostKind === 'ipv6' ? 6 : 0 };
     this.upstream = upstream;
     task.upstream = upstream;
-    if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder();
+    if (req.bodyKind === 'chunked') this.reqDecoder = new ChunkedDecoder({ maxLineLength: cfg.bodyLineMaxLength });
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
     if (cfg.auth.userGroup) {
       const refused = await conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
       if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
-      if (refused) return this.fail(refused.error, refused.status, false, refused.headers);
+      if (refused) return this.refusedByAuth(refused);
+      conn.authPassed();
     }
     // after authentication, as g3: an unauthenticated client learns nothing of the server's filters
     const denied = conn.server.checkDestination(upstream);
@@ -272,12 +281,15 @@ export class ForwardExchange {
     }
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
+    const draining = this.phase === 'draining';
+    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
-      end = this.reqDecoder.push(chunk, this.writeBody);
+      end = this.reqDecoder.push(chunk, draining ? discard : this.writeBody);
     } catch (e) {
       // broken request framing: nothing after this can be trusted
       const err = new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request body: ${(e as HttpParseError).detail ?? (e as Error).message}`);
+      if (draining) return this.drainDone(false);
       this.destroyUpstream();
       return this.fail(err, 400, true);
     }
@@ -285,6 +297,10 @@ export class ForwardExchange {
     if (end < chunk.length) {
       this.task.cRdBytes -= chunk.length - end;
       this.conn.requeue(chunk.subarray(end));
+    }
+    if (draining) {
+      this.reqBodyDone = true;
+      return this.drainDone(true);
     }
     if (this.req.bodyKind === 'chunked') {
       this.up!.socket.write(LAST_CHUNK);
@@ -333,9 +349,12 @@ export class ForwardExchange {
     if (!this.conn.downThrottle?.blocked) this.up?.socket.resume();
   }
 
-  /** the upstream socket has more queued than it wants (the upload throttle must not resume the client) */
+  /**
+   * the upstream socket has more queued than it wants, or the untrusted read limit holds the client: either way
+   * the upload throttle must not resume the client
+   */
   get upstreamNeedsDrain(): boolean {
-    return this.up?.socket.writableNeedDrain ?? false;
+    return (this.up?.socket.writableNeedDrain ?? false) || (this.drainThrottle?.blocked ?? false);
   }
 
   /**
@@ -388,14 +407,31 @@ export class ForwardExchange {
     this.task.rspStatus = rsp.status;
     this.task.durRspRecvHdr = this.task.elapsed();
     this.task.markReady();
-    if (rsp.bodyKind === 'chunked') this.rspDecoder = new ChunkedDecoder();
+    if (rsp.bodyKind === 'chunked') this.rspDecoder = new ChunkedDecoder({ maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
     else if (rsp.bodyKind === 'length') this.rspDecoder = rsp.contentLength > 0 ? new LengthDecoder(rsp.contentLength) : null;
     this.rspRechunk = rsp.bodyKind === 'close' && this.req.versionMinor === 1;
+    // A chunked body's first bytes, when they came with the head, are checked before the head goes out: a
+    // response whose framing is broken from the start (a chunk line over body_line_max_length) still gets 502.
+    let early: Buffer[] | null = null;
+    let earlyEnd = -1;
+    if (r.rest && r.rest.length && rsp.bodyKind === 'chunked') {
+      early = [];
+      try {
+        earlyEnd = this.rspDecoder!.push(r.rest, (d) => early!.push(d));
+      } catch (e) {
+        return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
+      }
+    }
     this.writeClient(this.buildResponseHead(rsp, false));
     this.phase = 'relaying';
     if (rsp.bodyKind === 'none' || (rsp.bodyKind === 'length' && rsp.contentLength === 0)) {
       if (r.rest && r.rest.length) this.up!.socket.destroy(); // garbage after a body-less response
       return this.responseDone();
+    }
+    if (early) {
+      for (const d of early) this.writeRspBody(d);
+      if (earlyEnd >= 0) this.rspBodyEnded(earlyEnd < r.rest!.length);
+      return;
     }
     if (r.rest && r.rest.length) this.relayBody(r.rest);
   }
@@ -475,8 +511,12 @@ export class ForwardExchange {
       return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
     }
     if (end < 0) return;
+    this.rspBodyEnded(end < chunk.length);
+  }
+
+  private rspBodyEnded(trailingBytes: boolean): void {
     if (this.rsp!.bodyKind === 'chunked') this.writeClient(LAST_CHUNK);
-    if (end < chunk.length) this.up!.socket.destroy(); // bytes after the response: do not reuse
+    if (trailingBytes) this.up!.socket.destroy(); // bytes after the response: do not reuse
     this.responseDone();
   }
 
@@ -550,6 +590,73 @@ export class ForwardExchange {
     conn.exchangeDone(this.keepClientAfter());
   }
 
+  // ---- refused by authentication ---------------------------------------------------------------------------------
+
+  /**
+   * The auth step refused the request. A 407 for a request whose body is still coming normally closes the
+   * connection (the body can't be skipped for free); with `untrusted_read_speed_limit` and no credentials in
+   * the request, g3 answers 407 at once and reads the body to nothing at that rate, so that a client that
+   * sends its whole body before looking at the response (some Java clients) can retry on the same connection.
+   */
+  private refusedByAuth(refused: AuthDenied): void {
+    const { conn, req } = this;
+    const how = conn.authRefusal(refused);
+    if (how === 'silent') {
+      this.phase = 'done';
+      conn.exchange = null;
+      return conn.failTask(this.task, refused.error, refused.status, true, '', true);
+    }
+    const limit = conn.server.config.untrustedReadLimit;
+    if (how === 'keep' && refused.status === 407 && !this.reqBodyDone && limit && req.keepAlive
+        && !req.headers.some((h) => h.lname === 'proxy-authorization')) {
+      return this.drainUntrusted(refused, limit);
+    }
+    this.fail(refused.error, refused.status, how === 'close', refused.headers);
+  }
+
+  private drainUntrusted(refused: AuthDenied, limit: TcpSpeedLimit): void {
+    const { conn, task } = this;
+    task.error = refused.error;
+    task.rspStatus = refused.status;
+    this.writeClient(errorResponse(refused.status, false, refused.headers));
+    this.phase = 'draining';
+    task.stage = 'Relaying';
+    if (limit.enabled && limit.maxUpload > 0) {
+      const up = conn.upThrottle;
+      this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => !up?.blocked && conn.state !== 'closed');
+    }
+    // body bytes that came with the head or during authentication
+    const q = conn.takeQueued();
+    for (let i = 0; i < q.length; i++) {
+      if (this.phase !== 'draining') {
+        conn.requeue(Buffer.concat(q.slice(i)));
+        break;
+      }
+      this.onClientData(q[i]!);
+    }
+  }
+
+  /**
+   * The refused request's body was read to its end (or broke): the task ends with its auth error. Bytes that
+   * were read ahead (while authenticating) are paid for at the limit before the next request is read, so the
+   * whole body goes at the untrusted rate.
+   */
+  private drainDone(ok: boolean): void {
+    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
+    if (wait > 0) {
+      this.drainTimer = setTimeout(() => {
+        if (this.phase === 'draining') this.drainDone(true);
+      }, wait);
+      return;
+    }
+    clearTimeout(this.drainTimer);
+    this.phase = 'done';
+    this.drainThrottle?.stop();
+    this.drainThrottle = null;
+    this.conn.server.endTask(this.task);
+    this.conn.exchangeDone(ok && this.req.keepAlive);
+  }
+
   // ---- failure paths --------------------------------------------------------------------------------------------
 
   private destroyUpstream(): void {
@@ -596,6 +703,14 @@ export class ForwardExchange {
   /** The client connection closed under us. */
   clientGone(): void {
     if (this.phase === 'done') return;
+    if (this.phase === 'draining') {
+      // the task keeps its auth error: the client leaving is no news
+      this.phase = 'done';
+      clearTimeout(this.drainTimer);
+      this.drainThrottle?.stop();
+      this.conn.server.endTask(this.task);
+      return;
+    }
     this.abort.abort();
     const wasConnecting = this.phase === 'connecting' || this.phase === 'preparing';
     this.phase = 'done';
@@ -608,6 +723,11 @@ export class ForwardExchange {
 
   idleTimeout(): void {
     if (this.phase === 'done') return;
+    if (this.phase === 'draining') {
+      this.drainDone(false);
+      this.conn.socket.destroy();
+      return;
+    }
     this.upstreamFailed(new SluiceError('CLIENT_IDLE', 'no traffic for too long'), 504);
   }
 }

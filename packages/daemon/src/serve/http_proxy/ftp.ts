@@ -21,6 +21,7 @@ import {
   ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, LAST_CHUNK, LengthDecoder, STATUS_TEXT,
   type AbsoluteTarget, type HttpParseError, type RequestHead,
 } from '@sluice/protocol';
+import type { AuthDenied } from '../../auth/server-auth.js';
 import { DEFAULT_FTP_TIMEOUTS, FtpClient, type FtpConnector } from '../../ftp/client.js';
 import { FtpError } from '../../ftp/control.js';
 import { FtpOverHttpTask, type FtpConnNotes } from '../../task/ftp-task.js';
@@ -216,6 +217,13 @@ class FtpOverHttpExchange {
 
   private async serve(): Promise<void> {
     const { req, task, conn } = this;
+    // proxy authentication first, as for every other request: an unauthenticated client reaches no FTP server
+    if (conn.server.config.auth.userGroup) {
+      const refused = await conn.server.authorize(conn, req, task, 'FtpOverHttp', task.upstream!);
+      if (this.phase === 'done') return;
+      if (refused) return this.refusedByAuth(refused);
+      conn.authPassed();
+    }
     const denied = conn.server.checkDestination(task.upstream!);
     if (denied) throw denied;
     const method = req.method;
@@ -255,6 +263,15 @@ class FtpOverHttpExchange {
       if (facts.type !== 'dir' && facts.size !== null) return this.download(ftp, path.path);
     }
     return this.list(ftp, path.kind === 'default' ? '' : path.path);
+  }
+
+  private refusedByAuth(refused: AuthDenied): void {
+    const how = this.conn.authRefusal(refused);
+    if (how === 'silent') {
+      this.task.error = refused.error;
+      return this.finish(false);
+    }
+    this.replyError(refused.status, refused.error, refused.headers, how === 'keep');
   }
 
   private async connect(): Promise<FtpClient> {
@@ -368,7 +385,7 @@ class FtpOverHttpExchange {
         data.end();
         resolve();
       };
-      this.bodyDecoder = req.bodyKind === 'chunked' ? new ChunkedDecoder() : new LengthDecoder(req.contentLength);
+      this.bodyDecoder = req.bodyKind === 'chunked' ? new ChunkedDecoder({ maxLineLength: this.conn.server.config.bodyLineMaxLength }) : new LengthDecoder(req.contentLength);
       // whatever arrived with the head or while the FTP dialogue ran is body
       const q = conn.takeQueued();
       for (let i = 0; i < q.length; i++) {

@@ -13,6 +13,7 @@ import type { TaskContext, Upstream } from '../../task/task.js';
 import { finishTask } from '../../task/task-log.js';
 import { ListeningServer, type AliveWork } from '../base-server.js';
 import { acceptTls } from '../ingress-prelude.js';
+import { reconcileTicketer, type RollingTicketer } from '../../tls/ticketer.js';
 import type { ClientInfo } from '../types.js';
 import type { HttpProxyConfig } from './config.js';
 import { HttpProxyConnection } from './connection.js';
@@ -34,6 +35,8 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   /** client connections held now (handshakes included) */
   clientConnections = 0;
   private tlsOptions: ConnectionOptions;
+  /** tls_ticketer: session ticket keys of tls_server */
+  private ticketer: RollingTicketer | null = null;
 
   constructor(config: HttpProxyConfig, runtime: Runtime) {
     super(config, runtime);
@@ -45,8 +48,21 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     return c.upstreamKeepAlive.enable ? c.upstreamPoolMaxIdle : 0;
   }
 
+  override start(): void {
+    super.start();
+    this.ticketer = reconcileTicketer(this.ticketer, this.ticketerConfig(this.config), this.warn);
+  }
+
+  private ticketerConfig(c: HttpProxyConfig) {
+    // a ticketer without TLS has nothing to do (g3 accepts the key either way)
+    return c.tlsServer ? c.tlsTicketer : undefined;
+  }
+
+  private readonly warn = (m: string): void => this.runtime.plog.warn(`server ${this.name}: ${m}`);
+
   override reload(cfg: HttpProxyConfig): void {
     super.reload(cfg);
+    this.ticketer = reconcileTicketer(this.ticketer, this.ticketerConfig(cfg), this.warn);
     this.pool.configure(this.poolSize(cfg), cfg.upstreamKeepAlive.idleMs);
     this.tlsOptions = tlsOptionsOf(cfg);
   }
@@ -59,7 +75,7 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     if (!tls || info.tls) return this.serve(socket, info);
     const hs = new Handshaking(socket);
     this.track(hs);
-    acceptTls(socket, tls).then(
+    acceptTls(socket, tls, this.ticketer).then(
       (t) => {
         this.untrack(hs);
         if (!this.online) {
@@ -168,6 +184,8 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   override destroy(): void {
     super.destroy();
     this.pool.clear();
+    this.ticketer?.close();
+    this.ticketer = null;
   }
 }
 

@@ -39,7 +39,8 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
       server.endTask(task);
       return;
     }
-    if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers);
+    if (refused) return conn.failTask(task, refused.error, refused.status, true, refused.headers, conn.authRefusal(refused) === 'silent');
+    conn.authPassed();
   }
   const badPath = server.selectEgressPath(head, task);
   if (badPath) return conn.failTask(task, badPath, 400, true);

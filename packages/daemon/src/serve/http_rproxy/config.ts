@@ -1,6 +1,8 @@
-import { parseDuration, parseHttpKeepalive, parseSize, ValueError } from '@sluice/common';
+import { parseDuration, parseHttpKeepalive, parseSize, parseTcpSpeedLimit, ValueError, type TcpSpeedLimit } from '@sluice/common';
+import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsServer, type TlsServerConfig } from '../../tls/tls-config.js';
+import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseForwardedMode, parseServerId, type ForwardedMode } from '../http/forwarded.js';
 import { parseListeningServerBase } from '../server-config.js';
@@ -21,6 +23,17 @@ export interface HttpRProxyConfig extends ListeningServerConfig {
   logUriMaxChars: number;
   keepAliveIdleMs: number;
   upstreamKeepAlive: { enable: boolean; idleMs: number };
+  /** longest chunk-size or trailer line in a chunked body (request and response) */
+  bodyLineMaxLength: number;
+  /** per client connection (upload = client reads, download = client writes); undefined: unlimited */
+  speedLimit: TcpSpeedLimit | undefined;
+  pipelineSize: number;
+  noEarlyErrorReply: boolean;
+  /** basic auth of the gateway's clients (`Authorization`, 401) */
+  auth: ServerAuthConfig;
+  untrustedReadLimit: TcpSpeedLimit | undefined;
+  /** rolling session ticket keys for the TLS this server terminates */
+  tlsTicketer: TlsTicketerConfig | undefined;
 }
 
 export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseContext): HttpRProxyConfig {
@@ -52,5 +65,18 @@ export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     logUriMaxChars: (v.log_uri_max_chars as number | undefined) ?? 1024,
     keepAliveIdleMs: v.pipeline_read_idle_timeout === undefined ? 300_000 : parseDuration(v.pipeline_read_idle_timeout),
     upstreamKeepAlive: { enable: ka.enabled, idleMs: ka.idleExpireMs },
+    bodyLineMaxLength: (v.body_line_max_length as number | undefined) ?? 8192,
+    speedLimit: at('tcp_sock_speed_limit', () => speedLimitOf(v.tcp_sock_speed_limit)),
+    pipelineSize: (v.pipeline_size as number | undefined) ?? 10,
+    noEarlyErrorReply: v.no_early_error_reply === true,
+    auth: parseServerAuth(v),
+    tlsTicketer: v.tls_ticketer === undefined ? undefined : at('tls_ticketer', () => parseTlsTicketer(v.tls_ticketer, ctx.baseDir)),
+    untrustedReadLimit: v.untrusted_read_speed_limit === undefined ? undefined : at('untrusted_read_speed_limit', () => parseTcpSpeedLimit(v.untrusted_read_speed_limit)),
   });
+}
+
+function speedLimitOf(v: unknown): TcpSpeedLimit | undefined {
+  if (v === undefined) return undefined;
+  const l = parseTcpSpeedLimit(v);
+  return l.enabled && (l.maxUpload > 0 || l.maxDownload > 0) ? l : undefined;
 }

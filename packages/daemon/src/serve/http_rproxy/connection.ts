@@ -9,9 +9,14 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SluiceError, type ErrorCode } from '@sluice/common';
 import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits } from '@sluice/protocol';
+import type { AuthDenied } from '../../auth/server-auth.js';
+import { SliceBucket } from '../../auth/limiter.js';
+import { throttleSocket } from '../../limit/socket-throttle.js';
+import { SpeedThrottle } from '../throttle.js';
 import type { TaskContext } from '../../task/task.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { AliveWork } from '../base-server.js';
+import { AuthFailureStreak, type AuthRefusal } from '../http/auth-refusal.js';
 import { errorResponse } from '../http_proxy/responses.js';
 import type { ClientInfo } from '../types.js';
 import { RProxyExchange, type KeptUpstream } from './exchange.js';
@@ -20,6 +25,8 @@ import type { HttpRProxyServer } from './server.js';
 
 /** Bytes held for a busy connection before reading from the client pauses. */
 const MAX_QUEUED_BYTES = 256 * 1024;
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 function codeOfStatus(status: number): ErrorCode {
   if (status === 431) return 'CLIENT_HEAD_TOO_LARGE';
@@ -38,7 +45,14 @@ export class RProxyConnection implements AliveWork {
   private readonly reader: HeadReader;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  /** request heads waiting in the queue (counted by their blank line), for pipeline_size */
+  private queuedHeads = 0;
   private paused = false;
+  private readonly authStreak = new AuthFailureStreak();
+  /** requests read on this connection */
+  requestCount = 0;
+  /** tcp_sock_speed_limit download: charged with upstream reads, pauses the upstream socket */
+  readonly downThrottle: SpeedThrottle | null = null;
   private kept: KeptUpstream | null = null;
   private keptTimer: NodeJS.Timeout | undefined;
   private headTimer: NodeJS.Timeout | undefined;
@@ -50,6 +64,18 @@ export class RProxyConnection implements AliveWork {
   constructor(readonly server: HttpRProxyServer, readonly socket: Socket, readonly info: ClientInfo) {
     this.limits = { maxHeadBytes: server.config.reqHeadMaxBytes, maxHeaderCount: 100, maxUriLength: 8192 };
     this.reader = new HeadReader(this.limits);
+    const l = server.config.speedLimit;
+    if (l) {
+      // upload: reads from the client pause once the slice's budget is used (a resume asked for meanwhile
+      // waits for the budget). Download: what the upstream sends is charged as it is read and pauses the
+      // upstream socket, so the kernel's window holds the origin back rather than our memory.
+      const ms = 2 ** l.shiftMillis;
+      if (l.maxUpload > 0) {
+        const up = new SliceBucket(ms, l.maxUpload);
+        throttleSocket(socket, { readWait: (n) => up.take(n), writeWait: () => 0 });
+      }
+      if (l.maxDownload > 0) this.downThrottle = new SpeedThrottle(l.maxDownload, ms, () => !socket.writableNeedDrain);
+    }
   }
 
   get idle(): boolean {
@@ -79,7 +105,12 @@ export class RProxyConnection implements AliveWork {
   private queue(chunk: Buffer): void {
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    if (this.queuedBytes > MAX_QUEUED_BYTES && !this.paused) {
+    // pipeline_size: stop reading once that many request heads wait behind the current one (a body holding a
+    // blank line only makes us pause early)
+    if (this.state === 'busy' && !this.paused) {
+      for (let i = chunk.indexOf(HEAD_END); i >= 0; i = chunk.indexOf(HEAD_END, i + 4)) this.queuedHeads++;
+    }
+    if ((this.queuedBytes > MAX_QUEUED_BYTES || this.queuedHeads >= this.server.config.pipelineSize) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -95,6 +126,7 @@ export class RProxyConnection implements AliveWork {
     const q = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
+    this.queuedHeads = 0;
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
@@ -126,9 +158,10 @@ export class RProxyConnection implements AliveWork {
         if (sp > 0 && sp < 32) task.method = raw.toString('latin1', 0, sp);
         task.cRdBytes = raw.length;
       }
-      return this.failTask(task, new SluiceError(codeOfStatus(status), `bad request: ${why}`), status, true);
+      return this.failTask(task, new SluiceError(codeOfStatus(status), `bad request: ${why}`), status, true, '', this.hideEarlyError());
     }
     this.state = 'busy';
+    this.requestCount++;
     if (rest && rest.length > 0) this.requeue(rest);
     const ex = new RProxyExchange(this, head, head.headBytes);
     this.exchange = ex;
@@ -186,11 +219,14 @@ export class RProxyConnection implements AliveWork {
     if (this.state === 'head') this.socket.resume();
   }
 
-  /** End `task` with `err`: answer `status` unless the socket is gone, then keep or close the connection. */
-  failTask(task: TaskContext, err: SluiceError, status: number, close: boolean): void {
+  /**
+   * End `task` with `err`: answer `status` (with `extraHeaders`) unless the socket is gone or `silent`, then
+   * keep or close the connection.
+   */
+  failTask(task: TaskContext, err: SluiceError, status: number, close: boolean, extraHeaders = '', silent = false): void {
     task.error = err;
-    if (this.state !== 'closed' && !this.socket.destroyed) {
-      const res = errorResponse(status, close);
+    if (!silent && this.state !== 'closed' && !this.socket.destroyed) {
+      const res = errorResponse(status, close, extraHeaders);
       task.cWrBytes += res.length;
       if (task instanceof HttpForwardTask) task.rspStatus = status;
       this.socket.write(res);
@@ -199,6 +235,20 @@ export class RProxyConnection implements AliveWork {
     this.exchange = null;
     if (close) this.closeGracefully();
     else this.exchangeDone(true);
+  }
+
+  /** no_early_error_reply: a connection that has not had a request read answers nothing to a broken one. */
+  private hideEarlyError(): boolean {
+    return this.server.config.noEarlyErrorReply && this.requestCount === 0;
+  }
+
+  authPassed(): void {
+    this.authStreak.passed();
+  }
+
+  /** How to answer a request the auth step refused (see AuthFailureStreak); 401 is the reverse proxy's challenge. */
+  authRefusal(refused: AuthDenied): AuthRefusal {
+    return this.authStreak.refused(refused, 401, this.server.config.noEarlyErrorReply);
   }
 
   closeGracefully(): void {
@@ -224,7 +274,7 @@ export class RProxyConnection implements AliveWork {
   private readonly onHeadTimeout = (): void => {
     if (this.state !== 'head') return;
     if (this.betweenRequests && this.reader.bufferedBytes === 0) return this.closeGracefully();
-    this.failTask(this.server.newTask(this), new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true);
+    this.failTask(this.server.newTask(this), new SluiceError('CLIENT_HEAD_TIMEOUT', 'request head not received in time'), 408, true, '', this.hideEarlyError());
   };
 
   private readonly onEnd = (): void => {
@@ -239,6 +289,7 @@ export class RProxyConnection implements AliveWork {
     this.exchange?.clientGone();
     this.exchange = null;
     this.dropKept(false);
+    this.downThrottle?.stop();
     this.socket.destroy();
     if (!this.released) {
       this.released = true;

@@ -10,19 +10,24 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SluiceError, toSluiceError } from '@sluice/common';
+import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
   HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead, STATUS_TEXT,
   type HttpParseError, type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
+import type { AuthDenied } from '../../auth/server-auth.js';
+import { User } from '../../auth/user.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
+import { errorResponse } from '../http_proxy/responses.js';
+import { SpeedThrottle } from '../throttle.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
 
-type Phase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'done';
+/** `draining`: a request refused for its credentials whose body is read and dropped (untrusted read) */
+type Phase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'draining' | 'done';
 
 /** A pooled upstream connection, reusable for the next request to the same site on the same client connection. */
 export interface KeptUpstream {
@@ -48,6 +53,9 @@ export class RProxyExchange {
   private headSent = false;
   private rspTimer: NodeJS.Timeout | undefined;
   private pseudonym = '';
+  /** untrusted_read_speed_limit while a refused request's body is drained */
+  private drainThrottle: SpeedThrottle | null = null;
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly conn: RProxyConnection, private readonly req: RequestHead, headBytes: number) {
     const server = conn.server;
@@ -60,7 +68,7 @@ export class RProxyExchange {
     t.pipelineWait = performance.now() - conn.readySince;
     for (const h of req.headers) if (h.lname === 'user-agent') t.userAgent = h.value;
     this.task = t;
-    this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream);
+    this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream, { maxLineLength: server.config.bodyLineMaxLength });
   }
 
   /** (a getter, so the compiler does not narrow `phase` across awaits) */
@@ -69,7 +77,7 @@ export class RProxyExchange {
   }
 
   get wantsClientData(): boolean {
-    return (this.phase === 'sending' || this.phase === 'relaying') && !this.reqBody.done;
+    return (this.phase === 'sending' || this.phase === 'relaying' || this.phase === 'draining') && !this.reqBody.done;
   }
 
   async run(): Promise<void> {
@@ -79,7 +87,9 @@ export class RProxyExchange {
     if (req.host === undefined) return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', 'request without Host'), 400);
     let host: string;
     try {
-      host = parseHostHeader(req.host, conn.info.tls ? 443 : 80).host;
+      const hp = parseHostHeader(req.host, conn.info.tls ? 443 : 80);
+      host = hp.host;
+      this.hostPort = hp.port;
       if (req.targetForm === 'absolute') {
         const t = parseAbsoluteTarget(req.target);
         if (t.scheme !== 'http' && t.scheme !== 'https') throw new Error(`scheme ${t.scheme} is not served`);
@@ -90,20 +100,105 @@ export class RProxyExchange {
     } catch (e) {
       return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request: ${detail(e)}`), 400);
     }
-    const site = cfg.hosts.get(host);
-    if (!site) return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `no site for host '${host}'`), 400);
-    this.site = site;
     this.pseudonym = cfg.serverId ?? host;
     for (const h of req.headers) {
       if (h.lname === 'via' && viaHasPseudonym(h.value, this.pseudonym)) {
         return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `loop detected: Via already names ${this.pseudonym}`), 508);
       }
     }
+    // as g3: who the client is comes before which site it wants, so a client without credentials learns nothing
+    if (cfg.auth.userGroup) {
+      const refused = await this.authorize(host);
+      if (this.finished) return;
+      if (refused) return this.refusedByAuth(refused);
+      conn.authPassed();
+    }
+    const site = cfg.hosts.get(host);
+    if (!site) {
+      // no_early_error_reply: g3 closes without a word on a request for a site it does not serve
+      return this.fail(new SluiceError('CLIENT_PROTOCOL_INVALID', `no site for host '${host}'`), 400, false, cfg.noEarlyErrorReply);
+    }
+    this.site = site;
     task.upstream = { host: site.upstream.host, port: site.upstream.port, ipFamily: site.upstream.ipFamily };
     await this.connectAndSend();
   }
 
   private path = '/';
+  /** the port the Host header names (or the scheme's default) */
+  private hostPort = 80;
+
+  // ---- authentication -----------------------------------------------------------------------------------------
+
+  /**
+   * Basic auth from `Authorization` against the server's user group; the requested site (Host) is the
+   * destination the user's rules see. A reverse proxy challenges with 401 and `WWW-Authenticate`.
+   */
+  private async authorize(host: string): Promise<AuthDenied | null> {
+    const { conn, req, task } = this;
+    const cfg = conn.server.config;
+    let authorization: string | undefined;
+    for (const h of req.headers) if (h.lname === 'authorization') authorization ??= h.value;
+    const r = await conn.server.authorize(task, {
+      serverName: conn.server.name,
+      requestType: 'HttpForward',
+      clientIp: conn.info.clientIp,
+      upstream: { host, port: this.hostPort, ipFamily: 0 },
+      userAgent: task.userAgent,
+      newConnection: conn.requestCount === 1,
+      clientSocket: conn.socket,
+      connection: conn,
+      proxyAuthorization: authorization,
+    });
+    if (r instanceof User) return null;
+    if (r.status !== 407) return r;
+    return { error: r.error, status: 401, headers: wwwAuthenticate(cfg.auth.realm) };
+  }
+
+  /**
+   * The auth step refused the request. As g3 (see http_proxy): silent close with no_early_error_reply, close
+   * on a blocked user or a second failure in a row, and with untrusted_read_speed_limit a 401 for a request
+   * without credentials whose body is then drained at that rate so the connection is kept.
+   */
+  private refusedByAuth(refused: AuthDenied): void {
+    const { conn, req } = this;
+    const how = conn.authRefusal(refused);
+    if (how === 'silent') return this.fail(refused.error, refused.status, true, true);
+    const limit = conn.server.config.untrustedReadLimit;
+    if (how === 'keep' && refused.status === 401 && !this.reqBody.done && limit && req.keepAlive
+        && !req.headers.some((h) => h.lname === 'authorization')) {
+      return this.drainUntrusted(refused, limit);
+    }
+    this.fail(refused.error, refused.status, how === 'close', false, refused.headers);
+  }
+
+  private drainUntrusted(refused: AuthDenied, limit: TcpSpeedLimit): void {
+    const { conn, task } = this;
+    task.error = refused.error;
+    task.rspStatus = refused.status;
+    this.writeClient(errorResponse(refused.status, false, refused.headers));
+    this.phase = 'draining';
+    this.reqBody = new BodyPump(this.req.bodyKind, this.req.contentLength, false, () => true, { maxLineLength: conn.server.config.bodyLineMaxLength });
+    if (limit.enabled && limit.maxUpload > 0) this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => conn.state !== 'closed');
+    for (const piece of conn.takeQueued()) {
+      if (this.phase === 'draining' && !this.reqBody.done) this.onClientData(piece);
+      else conn.requeue(piece);
+    }
+  }
+
+  /** The refused body is read (or broke); bytes read ahead are paid for at the limit before the next request. */
+  private drainDone(ok: boolean): void {
+    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
+    if (wait > 0) {
+      this.drainTimer = setTimeout(() => {
+        if (this.phase === 'draining') this.drainDone(true);
+      }, wait);
+      return;
+    }
+    this.phase = 'done';
+    this.drainThrottle?.stop();
+    this.conn.server.endTask(this.task);
+    this.conn.exchangeDone(ok && this.req.keepAlive);
+  }
 
   private async connectAndSend(): Promise<void> {
     const { conn, task } = this;
@@ -158,6 +253,8 @@ export class RProxyExchange {
     for (const h of req.headers) {
       const n = h.lname;
       if (HOP_BY_HOP.has(n) || n === 'host' || n === 'content-length' || (tokens.length > 0 && tokens.includes(n))) continue;
+      // the gateway's own credentials are not the origin's business
+      if (n === 'authorization' && conn.server.config.auth.userGroup) continue;
       head += `${h.name}: ${h.value}\r\n`;
     }
     const info = conn.info;
@@ -180,18 +277,29 @@ export class RProxyExchange {
   };
 
   onClientData(chunk: Buffer): void {
-    if (!this.up || this.reqBody.done) {
+    const draining = this.phase === 'draining';
+    if ((!this.up && !draining) || this.reqBody.done) {
       this.conn.requeue(chunk);
       return;
     }
     this.activity++;
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
+    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
       end = this.reqBody.push(chunk);
     } catch (e) {
+      if (draining) return this.drainDone(false);
       return this.failUpstream(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad request body: ${detail(e)}`), 400);
+    }
+    if (draining) {
+      if (end < 0) return;
+      if (end < chunk.length) {
+        this.task.cRdBytes -= chunk.length - end;
+        this.conn.requeue(chunk.subarray(end));
+      }
+      return this.drainDone(true);
     }
     if (!this.reqBody.flowing) {
       this.reqBody.flowing = true;
@@ -236,7 +344,7 @@ export class RProxyExchange {
   };
 
   onClientDrain(): void {
-    this.up?.socket.resume();
+    if (!this.conn.downThrottle?.blocked) this.up?.socket.resume();
   }
 
   private readonly writeClient = (b: Buffer): boolean => {
@@ -249,6 +357,8 @@ export class RProxyExchange {
     this.activity++;
     this.task.rRdBytes += chunk.length;
     if (this.phase === 'done') return;
+    const dt = this.conn.downThrottle;
+    if (dt && this.up) dt.consume(chunk.length, this.up.socket);
     if (this.rspBody) return this.pumpResponse(chunk);
     let r;
     let rsp: ResponseHead;
@@ -276,15 +386,45 @@ export class RProxyExchange {
     task.markReady();
     // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
     const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient);
+    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeRspBody, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
     this.phase = 'relaying';
-    this.headSent = true;
-    this.writeClient(this.responseHead(rsp, false));
-    if (this.rspBody.done) {
-      if (r.rest && r.rest.length > 0) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
+    const rest = r.rest && r.rest.length > 0 ? r.rest : null;
+    if (this.rspBody.done || !rest) {
+      this.headSent = true;
+      this.writeClient(this.responseHead(rsp, false));
+      if (!this.rspBody.done) return;
+      if (rest) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
       return this.responseDone();
     }
-    if (r.rest && r.rest.length > 0) this.pumpResponse(r.rest);
+    // The body bytes that came with the head are decoded before the head goes out, so a body whose framing is
+    // broken from the start (a chunk line over body_line_max_length) still gets a clean 502.
+    const held: Buffer[] = [];
+    this.heldRsp = held;
+    let end: number;
+    try {
+      end = this.rspBody.push(rest);
+    } catch (e) {
+      this.heldRsp = null;
+      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
+    }
+    this.heldRsp = null;
+    this.headSent = true;
+    let ok = this.writeClient(this.responseHead(rsp, false));
+    for (const b of held) ok = this.writeClient(b);
+    if (!ok) this.up?.socket.pause();
+    if (end < 0) return;
+    if (end < rest.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
+    this.responseDone();
+  };
+
+  /** response body bytes for the client: held while the first ones are checked, written after the head */
+  private heldRsp: Buffer[] | null = null;
+  private readonly writeRspBody = (b: Buffer): boolean => {
+    if (this.heldRsp) {
+      this.heldRsp.push(b);
+      return true;
+    }
+    return this.writeClient(b);
   };
 
   private pumpResponse(chunk: Buffer): void {
@@ -357,6 +497,8 @@ export class RProxyExchange {
     const up = this.up!;
     this.detachUpstream(up.socket);
     this.up = null;
+    // a throttle pause must not come back to resume a kept (paused) upstream
+    conn.downThrottle?.stop();
     const cfg = conn.server.config;
     if (cfg.upstreamKeepAlive.enable && this.reqBody.done && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close' && !up.socket.destroyed) {
       conn.keep({ site: this.site!, up });
@@ -385,20 +527,28 @@ export class RProxyExchange {
     this.fail(err, status, true);
   }
 
-  /** Answer with an error status (no response head sent yet) and end the task. */
-  private fail(err: SluiceError, status: number, forceClose = false): void {
+  /** Answer with an error status (no response head sent yet; none at all when `silent`) and end the task. */
+  private fail(err: SluiceError, status: number, forceClose = false, silent = false, extraHeaders = ''): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
     clearTimeout(this.rspTimer);
     if (this.conn.inflight === this.abort) this.conn.inflight = null;
-    this.task.rspStatus = status;
+    if (!silent) this.task.rspStatus = status;
     // keep the client only when the request is fully read and the error is about this request alone
-    const close = forceClose || !this.reqBody.done || !this.req.keepAlive || status === 400 || status === 405 || status === 508;
-    this.conn.failTask(this.task, err, status, close);
+    const close = silent || forceClose || !this.reqBody.done || !this.req.keepAlive || status === 400 || status === 405 || status === 508;
+    this.conn.failTask(this.task, err, status, close, extraHeaders, silent);
   }
 
   clientGone(): void {
     if (this.phase === 'done') return;
+    if (this.phase === 'draining') {
+      // the task keeps its auth error
+      this.phase = 'done';
+      clearTimeout(this.drainTimer);
+      this.drainThrottle?.stop();
+      this.conn.server.endTask(this.task);
+      return;
+    }
     this.phase = 'done';
     this.abort.abort();
     clearTimeout(this.rspTimer);
@@ -412,8 +562,26 @@ export class RProxyExchange {
   }
 
   idleTimeout(): void {
+    if (this.phase === 'draining') {
+      clearTimeout(this.drainTimer);
+      this.drainDone(false);
+      this.conn.socket.destroy();
+      return;
+    }
     this.failUpstream(new SluiceError('CLIENT_IDLE', 'no traffic for too long'), 504);
   }
+}
+
+const challenges = new Map<string, string>();
+
+/** `WWW-Authenticate: Basic realm="..."` with its CRLF, built once per realm. */
+function wwwAuthenticate(realm: string): string {
+  let h = challenges.get(realm);
+  if (!h) {
+    h = `WWW-Authenticate: Basic realm="${realm.replace(/["\\\r\n]/g, '')}"\r\n`;
+    if (challenges.size < 64) challenges.set(realm, h);
+  }
+  return h;
 }
 
 function formatAuthority(site: RProxySite): string {

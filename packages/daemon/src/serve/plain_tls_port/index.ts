@@ -4,11 +4,13 @@ import { commonServerFields, objectSchema } from '../../runtime/schema-util.js';
 import { listeningDiff } from '../listen-diff.js';
 import { parsePortConfig, portFields, PortServer, tlsServerField, type PortConfig } from '../port-server.js';
 import { listeningServerAliases } from '../server-config.js';
+import { tlsTicketerField } from '../../tls/ticketer-config.js';
 
 const schema = objectSchema(['plain_tls_port', 'plaintlsport'], {
   ...commonServerFields,
   ...portFields,
   tls_server: tlsServerField,
+  tls_ticketer: tlsTicketerField,
 }, { required: ['listen', 'server', 'tls_server'], aliases: { ...listeningServerAliases } });
 
 export const plainTlsPortType: ObjectTypeDef<PortConfig, PortServer> = {
