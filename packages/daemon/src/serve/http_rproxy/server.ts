@@ -131,7 +131,7 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
   }
 
   /** The user auth step (auth/ owns it): the user, or what to answer. */
-  authorize(task: TaskContext, input: HttpAuthInput): Promise<User | AuthDenied> {
+  authorize(task: TaskContext, input: HttpAuthInput): User | AuthDenied | Promise<User | AuthDenied> {
     return authorizeHttpRequest(this.runtime, this.config.auth, task, input);
   }
 
