@@ -1,3 +1,4 @@
 export * from './http1/index.js';
 export * from './proxy-protocol/index.js';
 export * from './socks/index.js';
+export * from './dns/index.js';
