@@ -19,6 +19,14 @@ const MAX_CACHE_ENTRIES = 65536;
 
 const RCODE_NAMES: Record<number, string> = { 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 
+/** The cause of a lookup that ended with a server's error rcode; its message is the rcode name (error_subtype). */
+class RcodeError extends Error {
+  constructor(readonly rcode: number) {
+    super(RCODE_NAMES[rcode] ?? `rcode ${rcode}`);
+    this.name = 'RcodeError';
+  }
+}
+
 /** A server answer that ends the lookup: it has the addresses, or says with authority there are none. */
 function isFinal(m: DnsMessage): boolean {
   return m.rcode === DNS_RCODE.NOERROR || m.rcode === DNS_RCODE.NXDOMAIN;
@@ -37,13 +45,14 @@ function failure(last: unknown, host: string, qs: ResolverQueryStats): SluiceErr
   }
   if (last && typeof last === 'object' && 'rcode' in last) {
     const rcode = (last as DnsMessage).rcode;
+    const cause = new RcodeError(rcode);
     switch (rcode) {
-      case DNS_RCODE.NXDOMAIN: qs.serverNotFound++; return new SluiceError('RESOLVE_FAILED', `domain ${host} not found`);
+      case DNS_RCODE.NXDOMAIN: qs.serverNotFound++; return new SluiceError('RESOLVE_FAILED', `domain ${host} not found`, { cause });
       case DNS_RCODE.SERVFAIL: qs.serverServFail++; break;
       case DNS_RCODE.REFUSED: qs.serverRefused++; break;
       default: qs.serverMalformed++;
     }
-    return new SluiceError('RESOLVE_FAILED', `dns server answered ${RCODE_NAMES[rcode] ?? `rcode ${rcode}`} for ${host}`);
+    return new SluiceError('RESOLVE_FAILED', `dns server answered ${cause.message} for ${host}`, { cause });
   }
   if (last instanceof SluiceError) return last;
   qs.driverMalformed++;
@@ -191,7 +200,8 @@ export class HickoryResolver implements Resolver<HickoryConfig> {
   private logError(host: string, type: number, err: SluiceError, durMs: number): void {
     const logger = this.runtime.logs.forResolver(this.name);
     if (!logger.enabled) return;
-    const cause = err.cause instanceof ExchangeError ? err.cause.kind : undefined;
+    const c = err.cause;
+    const cause = c instanceof ExchangeError ? c.kind : c instanceof RcodeError ? c.message : undefined;
     logger.log('Resolve', [
       ['resolver_type', this.logName],
       ['resolver_name', this.name],
