@@ -155,7 +155,7 @@ export class HickoryResolver implements Resolver<HickoryConfig> {
       let next = 0;
       let waiting = 0;
       let done = false;
-      let last: unknown = new ExchangeError('timeout', `no answer from ${clients.map((c) => c.label).join(' ')}`);
+      let last: unknown;
       let tick: NodeJS.Timeout | undefined;
       let endWait: NodeJS.Timeout | undefined;
       const finish = (msg: DnsMessage | null) => {
@@ -164,7 +164,7 @@ export class HickoryResolver implements Resolver<HickoryConfig> {
         clearTimeout(tick);
         clearTimeout(endWait);
         if (msg) resolve(msg);
-        else reject(last);
+        else reject(last ?? new ExchangeError('timeout', `no answer from ${clients.map((c) => c.label).join(' ')}`));
       };
       const ask = () => {
         clearTimeout(tick);
