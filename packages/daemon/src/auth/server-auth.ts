@@ -10,6 +10,7 @@
 import { applyUsernameEgress } from './username-egress.js';
 import type { Socket } from 'node:net';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
+import { EgressPathSelection } from '../escape/egress-path.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { UserRequestType, UserStats } from '../stat/user-stats.js';
 import type { TaskContext, Upstream } from '../task/task.js';
@@ -153,6 +154,11 @@ export function authorizeTask(
   }
   user.aliveRequests++;
   task.userResolve = user.overridesFor(site);
+  // g3: the user's egress_path_id_map replaces what the client chose (its selection header)
+  if (user.egressPath) {
+    const own = task.egressPath;
+    task.egressPath = own?.hasUpstreams ? EgressPathSelection.forUser(c.egressPathIdMap!, own) : user.egressPath;
+  }
   if (input.clientSocket) {
     throttleClientSocket(input.clientSocket, user);
     if (c.tcpClientMiscOpts) applyClientTcpOpts(input.clientSocket, c.tcpClientMiscOpts);
