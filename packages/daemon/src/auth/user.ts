@@ -110,8 +110,10 @@ export class User {
     }
   }
 
-  isExpired(now = Date.now()): boolean {
-    return this.config.expireAt !== undefined && now >= this.config.expireAt;
+  isExpired(now?: number): boolean {
+    // the clock is read only for a user that has an expiry
+    const at = this.config.expireAt;
+    return at !== undefined && (now ?? Date.now()) >= at;
   }
 
   /**

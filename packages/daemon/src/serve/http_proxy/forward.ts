@@ -150,7 +150,9 @@ export class ForwardExchange {
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
     if (cfg.auth.userGroup) {
-      const refused = await conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      // a keep-alive request with already verified credentials is answered synchronously: no await, no microtask
+      const pending = conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      const refused = pending instanceof Promise ? await pending : pending;
       if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
       if (refused) return this.fail(refused.error, refused.status, false, refused.headers);
     }
