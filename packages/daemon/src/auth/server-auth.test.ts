@@ -8,7 +8,7 @@ import { EgressPathSelection } from '../escape/egress-path.js';
 import { TaskContext } from '../task/task.js';
 import { BasicUserGroup } from './group.js';
 import { parseUserGroupConfig } from './group-config.js';
-import { authenticateUser, authorizeTask } from './server-auth.js';
+import { authenticateUser, authorizeTask, ConnAuthMemo } from './server-auth.js';
 
 const ctx = { baseDir: '/tmp', fail: (_p: string[], why: string) => { throw new Error(why); } } as unknown as ParseContext;
 
@@ -125,4 +125,37 @@ test('authorizeTask: egress_path_id_map replaces the client\'s own choice, keeps
 test('egress_path_id_map values must be string ids', () => {
   assert.throws(() => cfg({ name: 'g', static_users: [{ name: 'u', token: null, egress_path_id_map: { pick: ['a'] } }] }), /egress_path_id_map\.pick/);
   assert.throws(() => cfg({ name: 'g', static_users: [{ name: 'u', token: null, egress_path_id_map: 'e3' }] }), /egress_path_id_map must be a map/);
+});
+
+test('authorizeTask with a connection memo: the same answers as without, per host and per user', async () => {
+  const g = new BasicUserGroup(cfg({
+    name: 'g',
+    static_users: [
+      { name: 'a', token: null, dst_host_filter_set: { exact: ['ok.example'] } },
+      { name: 'b', token: null },
+    ],
+  }), runtimeWith([]));
+  const memo = new ConnAuthMemo();
+  const input = (host: string) => ({ serverName: 'http', requestType: 'HttpForward' as const, clientIp: '127.0.0.1', upstream: up(host, 80), newConnection: false });
+  const run = (user: string, host: string) => {
+    const t = task();
+    const r = authorizeTask(g.user(user)!, t, input(host), false, memo);
+    assert.ok(!(r instanceof Promise), 'answered synchronously');
+    t.onFinish?.(t);
+    return r === null ? 'ok' : r.code;
+  };
+  assert.equal(run('a', 'ok.example'), 'ok');
+  assert.equal(run('a', 'ok.example'), 'ok', 'remembered answer');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION', 'remembered refusal');
+  assert.equal(run('b', 'no.example'), 'ok', 'another user on the connection is checked by its own rules');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION');
+  // counters follow the user and request type even though the memo caches them
+  const statsA = g.user('a')!.statsFor('http', 'http_forward');
+  const statsB = g.user('b')!.statsFor('http', 'http_forward');
+  assert.equal(statsA.requestTotal, 2);
+  assert.equal(statsA.forbiddenDestDenied, 3);
+  assert.equal(statsB.requestTotal, 1);
+  assert.equal(statsA.requestAlive, 0, 'each finished task gave its slot back');
+  assert.equal(statsB.requestAlive, 0);
 });

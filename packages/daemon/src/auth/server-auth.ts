@@ -113,6 +113,21 @@ export class ConnAuthMemo {
   stats: UserStats | undefined = undefined;
   finisher: ((t: TaskContext) => void) | undefined = undefined;
   socketUser: User | undefined = undefined;
+  /** the user's dst_host_filter_set answer for the last host (a user's config never changes in place) */
+  hostUser: User | undefined = undefined;
+  host = '';
+  hostForbidden = false;
+}
+
+function hostForbidden(user: User, filter: NonNullable<User['config']['dstHostFilter']>, host: string, memo: ConnAuthMemo | undefined): boolean {
+  if (memo && memo.hostUser === user && memo.host === host) return memo.hostForbidden;
+  const forbidden = isForbidden(filter.check(host));
+  if (memo) {
+    memo.hostUser = user;
+    memo.host = host;
+    memo.hostForbidden = forbidden;
+  }
+  return forbidden;
 }
 
 function countersOf(user: User, server: string, tag: UserRequestType, memo: ConnAuthMemo | undefined): UserStats {
@@ -171,7 +186,7 @@ export function authorizeTask(
   if (up && c.dstPortFilter && isForbidden(c.dstPortFilter.check(up.port))) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `port ${up.port} is forbidden for user '${user.name}'`);
   }
-  if (up && c.dstHostFilter && isForbidden(c.dstHostFilter.check(up.host))) {
+  if (up && c.dstHostFilter && hostForbidden(user, c.dstHostFilter, up.host, memo)) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `host ${up.host} is forbidden for user '${user.name}'`);
   }
   // allowed: the task now counts as the user's
