@@ -26,7 +26,7 @@ function fast(t: TaskContext, total: number, msg: string): string {
   const stats = { total: 0, pass: 0, drop: 0, passBytes: 0 } as never;
   const d = new StdoutDriver(stats, 1);
   let captured = '';
-  (d as unknown as { sink: { full: boolean; push(l: string): void } }).sink = { full: false, push: (l: string) => (captured = l) };
+  (d as unknown as { sink: { full: boolean; push(l: string): number } }).sink = { full: false, push: (l: string) => (captured = l).length };
   d.writeTask(t, total, msg, common);
   return captured;
 }
