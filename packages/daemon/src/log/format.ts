@@ -1,19 +1,26 @@
 /** Value formats of g3's logs, so existing pipelines parse sluice's records unchanged. */
 
 /** RFC 3339 with microseconds and `Z`, e.g. `2024-08-15T14:26:13.124661Z`. `ms` may be fractional. */
-// Busy proxies finish many tasks per millisecond: the date part is formatted once per millisecond.
-let isoMs = -1;
+// Busy proxies finish many tasks per second: the date-and-time part is formatted once per second, and tasks
+// finishing out of order (their start_at a few ms apart) still hit the cache.
+let isoSec = -1;
 let isoPrefix = '';
 
 export function formatTimestamp(ms: number): string {
   const whole = Math.floor(ms);
   // round, not floor: 124.661 - 124 is 0.66099999... in binary floating point
   const micros = Math.min(999, Math.round((ms - whole) * 1000));
-  if (whole !== isoMs) {
-    isoMs = whole;
-    isoPrefix = new Date(whole).toISOString().slice(0, 23); // 2024-08-15T14:26:13.124
+  const milli = whole % 1000;
+  const sec = whole - milli;
+  if (sec !== isoSec) {
+    isoSec = sec;
+    isoPrefix = new Date(sec).toISOString().slice(0, 20); // 2024-08-15T14:26:13.
   }
-  return `${isoPrefix}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
+  return `${isoPrefix}${pad3(milli)}${pad3(micros)}Z`;
+}
+
+function pad3(n: number): string {
+  return n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`;
 }
 
 /**
@@ -38,22 +45,21 @@ function fixed3(thousandths: number, unit: string): string {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `Mmm dd hh:mm:ss.mmm` in local time, the stdout driver's line prefix. */
-let stdoutMs = -1;
-let stdoutText = '';
+/** `Mmm dd hh:mm:ss.mmm` in local time, the stdout driver's line prefix; the part up to the second is cached. */
+let stdoutSec = -1;
+let stdoutPrefix = '';
 
 export function formatStdoutTime(ms: number): string {
-  if (ms === stdoutMs) return stdoutText;
-  stdoutMs = ms;
-  stdoutText = formatStdoutTimeUncached(ms);
-  return stdoutText;
-}
-
-function formatStdoutTimeUncached(ms: number): string {
-  const d = new Date(ms);
-  const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-  const msec = d.getMilliseconds();
-  return `${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${msec < 10 ? '00' : msec < 100 ? '0' : ''}${msec}`;
+  const whole = Math.floor(ms);
+  const milli = whole % 1000;
+  const sec = whole - milli;
+  if (sec !== stdoutSec) {
+    stdoutSec = sec;
+    const d = new Date(sec);
+    // local time zones are offset from UTC by whole minutes, so every ms of this second shares the prefix
+    stdoutPrefix = `${MONTHS[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.`;
+  }
+  return stdoutPrefix + pad3(milli);
 }
 
 function p2(n: number): string {
