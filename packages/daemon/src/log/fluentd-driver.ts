@@ -12,14 +12,14 @@
  * queue of `retry_queue_len` (the oldest dropped beyond it); a failed connect waits `connect_delay` before the
  * next; anything the server sends after the handshake closes the connection; a write still not flushed after
  * `write_timeout` drops the connection (its unflushed records are lost, as with g3's dropped write).
- * winston's transports buffer through object-mode streams per record; this driver writes the encoded
- * entries straight onto the socket instead.
+ * A winston transport (transport.ts); task records skip winston's streams and come in through `record()`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { decodeMsgpack, MsgpackWriter, type MsgpackValue } from './msgpack.js';
-import { countDrop, type LogDriver, type LogRecord, type LoggerStats } from './record.js';
+import { countDrop, type LogRecord, type LoggerStats } from './record.js';
+import { DriverTransport } from './transport.js';
 
 export interface FluentdOptions {
   host: string;
@@ -64,7 +64,7 @@ function asBuf(v: MsgpackValue | undefined): Buffer {
 
 type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
-export class FluentdDriver implements LogDriver {
+export class FluentdDriver extends DriverTransport {
   readonly name = 'fluentd';
   private channel: Buffer[] = [];
   private retry: Buffer[] = [];
@@ -75,9 +75,11 @@ export class FluentdDriver implements LogDriver {
   private scheduled = false;
   private readonly writer = new MsgpackWriter();
 
-  constructor(private readonly stats: LoggerStats, private readonly o: FluentdOptions) {}
+  constructor(private readonly stats: LoggerStats, private readonly o: FluentdOptions) {
+    super();
+  }
 
-  write(r: LogRecord): void {
+  record(r: LogRecord): void {
     this.stats.total++;
     if (this.state === 'closed') return void countDrop(this.stats, 'ChannelClosed');
     if (this.channel.length >= this.o.channelSize) return void countDrop(this.stats, 'ChannelOverflow');
@@ -260,7 +262,7 @@ export class FluentdDriver implements LogDriver {
     }
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const sock = this.sock;
     if (this.state === 'connected' && sock) this.flush();
     this.state = 'closed';

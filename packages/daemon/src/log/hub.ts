@@ -4,10 +4,12 @@
  * names a `shared_logger`, which makes all objects naming it write through one logger called `lt-<shared>`
  * (or `le-`...). Each logger counts what it was given, passed and dropped (`logger.*` metrics).
  *
- * Why not winston on this path: a winston logger builds an `info` object per record and pushes it through
- * object-mode streams and format transforms before a transport sees it, which is per-record allocation and
- * work on the proxy's only thread. The drivers here format straight into the wire bytes and write to
- * non-blocking sockets from a bounded queue, so a task pays for one string or buffer and nothing waits.
+ * The drivers are winston transports (transport.ts; the process log writes through them with winston), but
+ * task records skip winston: a winston logger builds an `info` object per record and pushes it through
+ * object-mode streams (its own and the transport's Writable) before a transport sees it, which is per-record
+ * allocation and work on the proxy's only thread. The hub calls each driver's `record()` instead; the drivers
+ * format straight into the wire bytes and write to non-blocking sockets from a bounded queue, so a task pays
+ * for one string or buffer and nothing waits.
  */
 import { DiscardDriver, StdoutDriver } from './stdout-driver.js';
 import { FluentdDriver } from './fluentd-driver.js';
@@ -82,7 +84,7 @@ export class Logger {
     }
     // g3 puts its logger-wide values first: daemon_name, log_type, pid
     fields.unshift(['daemon_name', this.common.daemonName], ['log_type', logType], ['pid', this.common.pid]);
-    this.driver.write({ logType, level, ts: Date.now(), fields, msg });
+    this.driver.record({ logType, level, ts: Date.now(), fields, msg });
   }
 }
 

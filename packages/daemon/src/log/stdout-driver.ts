@@ -14,7 +14,8 @@ import type { Writable } from 'node:stream';
 import { formatStdoutTime } from './format.js';
 import type { TaskContext } from '../task/task.js';
 import { taskFieldsFor, taskKindOf, type TaskKind } from '../task/task-log.js';
-import { countDrop, LEVEL_SHORT, type LogDriver, type LogRecord, type LoggerStats, type LogValue } from './record.js';
+import { countDrop, LEVEL_SHORT, type LogRecord, type LoggerStats, type LogValue } from './record.js';
+import { DriverTransport } from './transport.js';
 
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
@@ -29,6 +30,32 @@ export function formatStdoutLine(r: LogRecord): string {
   const fields = r.fields.sort(byKey); // the record is ours alone: sort in place
   let line = `${formatStdoutTime(r.ts)} ${LEVEL_SHORT[r.level]} ${valueText(r.msg)}`;
   for (const [k, v] of fields) line += `, ${k}: ${valueText(v)}`;
+  return line + '\n';
+}
+
+/**
+ * How a line looks: `g3` is g3's stdout format (above); `process` is the daemon's own stderr format,
+ * `<RFC 3339 time> <LEVEL> <msg>`; `priority` is `<N><msg>` with the syslog priority journald reads on a
+ * service's stderr stream (`sluice -s`). Fields, if any, follow as `, key: value` in the last two.
+ */
+export type StdoutLineStyle = 'g3' | 'process' | 'priority';
+
+export interface StdoutDriverOptions {
+  lineStyle?: StdoutLineStyle;
+  /**
+   * Write each line at once through this function instead of batching it onto the fd. For the process log:
+   * few lines, which must be out before the process exits (process.stderr.write is synchronous for pipes and
+   * files).
+   */
+  writeLine?: (line: string) => void;
+}
+
+/** journald priorities of the process log (info is 6 here, as slog → journald maps it; the task drivers use 5) */
+const PROCESS_PRIORITY: Record<LogRecord['level'], number> = { error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
+
+export function formatProcessLine(r: LogRecord, priority: boolean): string {
+  let line = priority ? `<${PROCESS_PRIORITY[r.level]}>${valueText(r.msg)}` : `${new Date(r.ts).toISOString()} ${r.level.toUpperCase()} ${valueText(r.msg)}`;
+  for (const [k, v] of r.fields) line += `, ${k}: ${valueText(v)}`;
   return line + '\n';
 }
 
@@ -161,21 +188,34 @@ function formatterFor(kind: TaskKind): FieldsFormatter {
   return f;
 }
 
-export class StdoutDriver implements LogDriver, TaskLineWriter {
+export class StdoutDriver extends DriverTransport implements TaskLineWriter {
   readonly name = 'stdout';
   private readonly sink: FdSink;
 
-  constructor(private readonly stats: LoggerStats, fd = 1) {
+  private readonly style: StdoutLineStyle;
+  private readonly writeLine: ((line: string) => void) | undefined;
+
+  constructor(private readonly stats: LoggerStats, fd = 1, opts: StdoutDriverOptions = {}) {
+    super();
     this.sink = sinkFor(fd);
+    this.style = opts.lineStyle ?? 'g3';
+    this.writeLine = opts.writeLine;
   }
 
-  write(record: LogRecord): void {
+  record(record: LogRecord): void {
     this.stats.total++;
+    if (this.writeLine) {
+      const line = this.style === 'g3' ? formatStdoutLine(record) : formatProcessLine(record, this.style === 'priority');
+      this.writeLine(line);
+      this.stats.pass++;
+      this.stats.passBytes += Buffer.byteLength(line);
+      return;
+    }
     if (this.sink.full) {
       countDrop(this.stats, 'ChannelOverflow');
       return;
     }
-    const bytes = this.sink.push(formatStdoutLine(record));
+    const bytes = this.sink.push(this.style === 'g3' ? formatStdoutLine(record) : formatProcessLine(record, this.style === 'priority'));
     this.stats.pass++;
     this.stats.passBytes += bytes;
   }
@@ -195,17 +235,19 @@ export class StdoutDriver implements LogDriver, TaskLineWriter {
     this.stats.passBytes += bytes;
   }
 
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return this.sink.drained();
   }
 }
 
-export class DiscardDriver implements LogDriver {
+export class DiscardDriver extends DriverTransport {
   readonly name = 'discard';
-  constructor(private readonly stats: LoggerStats) {}
-  write(): void {
+  constructor(private readonly stats: LoggerStats) {
+    super();
+  }
+  record(): void {
     this.stats.total++;
     this.stats.drop++;
   }
-  async close(): Promise<void> {}
+  override async close(): Promise<void> {}
 }

@@ -78,7 +78,7 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
     this.host = opts.emitHostname ? hostname() : undefined;
   }
 
-  protected format(record: LogRecord): Buffer {
+  protected encode(record: LogRecord): Buffer {
     return Buffer.from(formatSyslog(record, this.opts, process.pid, this.host), 'utf8');
   }
 
