@@ -12,7 +12,12 @@ export abstract class QueuedDriver<P> extends DriverTransport {
   private scheduled = false;
   protected shut = false;
 
-  constructor(protected readonly stats: LoggerStats, protected readonly capacity: number) {
+  constructor(
+    protected readonly stats: LoggerStats,
+    protected readonly capacity: number,
+    /** told of each failed send (the logger samples them into the process log: io_error_sampling_offset) */
+    protected readonly ioError: (e: Error) => void = () => {},
+  ) {
     super();
   }
 

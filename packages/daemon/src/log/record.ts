@@ -58,3 +58,17 @@ export function countDrop(s: LoggerStats, type: DropType, n = 1): void {
 export const LEVEL_SHORT: Record<LogLevel, string> = { error: 'ERRO', warn: 'WARN', info: 'INFO', debug: 'DEBG', trace: 'TRCE' };
 /** syslog severities as g3 maps slog levels: info is NOTICE, debug is INFO. */
 export const LEVEL_SEVERITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 5, debug: 6, trace: 7 };
+
+/**
+ * g3's `io_error_sampling_offset` (n, 0..16): a logger that keeps failing to reach its peer reports the
+ * first I/O error and then one in every 2^n (the others are only counted in `logger.message.drop`), so a dead
+ * log collector cannot flood the process log.
+ */
+export function ioErrorReporter(logger: string, samplingOffset: number, report: ((m: string) => void) | undefined): (e: Error) => void {
+  const mask = 2 ** samplingOffset - 1;
+  let seen = 0;
+  return (e) => {
+    if ((seen & mask) === 0) report?.(`logger ${logger}: I/O error #${seen + 1} (1 in ${mask + 1} reported): ${e.message}`);
+    seen++;
+  };
+}
