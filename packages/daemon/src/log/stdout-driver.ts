@@ -151,45 +151,54 @@ export interface TaskLineWriter {
 }
 
 type Common = { daemonName: string; pid: number };
-type LineGetter = (t: TaskContext, totalMs: number, c: Common) => LogValue | undefined;
+type LineGetter = (t: TaskContext, totalMs: number) => LogValue | undefined;
 
 /** Formats the `, key: value` part of a task's line (the keys sorted; undefined values left out). */
-type FieldsFormatter = (t: TaskContext, totalMs: number, c: Common) => string;
+type FieldsFormatter = (t: TaskContext, totalMs: number) => string;
 
 /**
- * A task class's formatter: TASK_FIELDS narrowed to the class (taskFieldsFor) plus the logger-wide keys,
- * sorted by key as the stdout format wants, compiled once per class into one straight-line function. Each getter
- * is then called from its own call site, which V8 can inline, instead of all of them from one megamorphic site
- * in a loop; in the running proxy (caches cold between two tasks) the loop cost several times what the same
- * loop cost in a tight benchmark. Only indices and the fixed key names go into the generated source.
+ * Compiles a task class's formatter for one logger: TASK_FIELDS narrowed to the class (taskFieldsFor) plus the
+ * logger-wide keys, sorted by key as the stdout format wants, as one straight-line function. Each getter is then
+ * called from its own call site, which V8 can inline, instead of all of them from one megamorphic site in a
+ * loop; in the running proxy (caches cold between two tasks) the loop cost several times what the same loop
+ * cost in a tight benchmark. Fields whose value cannot change — the logger's daemon_name and pid, and getters
+ * taking no argument (`log_type`, `task_event`) — are formatted once, into the literal text between the
+ * variable ones. Only indices, the fixed key names and JSON-quoted constants go into the generated source.
  */
-const formatters = new Map<TaskKind, FieldsFormatter>();
-function formatterFor(kind: TaskKind): FieldsFormatter {
-  let f = formatters.get(kind);
-  if (!f) {
-    const all: Array<readonly [string, LineGetter]> = [
-      ['daemon_name', (_t, _n, c) => c.daemonName],
-      ['log_type', () => 'Task'],
-      ['pid', (_t, _n, c) => c.pid],
-      ...taskFieldsFor(kind).map(([k, g]) => [k, g] as const),
-    ];
-    all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    let body = 'let s = "", v;\n';
-    all.forEach(([k], i) => {
-      if (!/^[a-z0-9_]+$/.test(k)) throw new Error(`task log key ${JSON.stringify(k)} is not a plain name`);
-      body += `v = g[${i}](t, n, c); if (v !== undefined) s += ", ${k}: " + v;\n`;
-    });
-    body += 'return s;';
-    const getters = all.map(([, g]) => g);
-    // the getters are bound once as constants of the closure, so each `g[i]` site keeps seeing one function
-    f = new Function('g', `return function taskFields(t, n, c) {\n${body}\n};`)(Object.freeze(getters)) as FieldsFormatter;
-    formatters.set(kind, f);
+function compileFormatter(kind: TaskKind, common: Common): FieldsFormatter {
+  const all: Array<readonly [string, LineGetter]> = [
+    ['daemon_name', () => common.daemonName],
+    ['log_type', () => 'Task'],
+    ['pid', () => common.pid],
+    ...taskFieldsFor(kind).map(([k, g]) => [k, g] as const),
+  ];
+  all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const getters: LineGetter[] = [];
+  let body = 'let s = "", v;\n';
+  let literal = '';
+  for (const [k, g] of all) {
+    if (!/^[a-z0-9_]+$/.test(k)) throw new Error(`task log key ${JSON.stringify(k)} is not a plain name`);
+    if (g.length === 0) {
+      const v = (g as () => LogValue | undefined)();
+      if (v !== undefined) literal += `, ${k}: ${valueText(v)}`;
+      continue;
+    }
+    if (literal) body += `s += ${JSON.stringify(literal)};\n`;
+    literal = '';
+    body += `v = g[${getters.length}](t, n); if (v !== undefined) s += ", ${k}: " + v;\n`;
+    getters.push(g);
   }
-  return f;
+  if (literal) body += `s += ${JSON.stringify(literal)};\n`;
+  body += 'return s;';
+  // the getters are bound once as constants of the closure, so each `g[i]` site keeps seeing one function
+  return new Function('g', `return function taskFields(t, n) {\n${body}\n};`)(Object.freeze(getters)) as FieldsFormatter;
 }
 
 export class StdoutDriver extends DriverTransport implements TaskLineWriter {
   readonly name = 'stdout';
+  /** compiled task-line formatters, for the logger-wide values they were compiled with */
+  private formatters = new Map<TaskKind, FieldsFormatter>();
+  private formattersFor: Common | undefined;
   private readonly sink: FdSink;
 
   private readonly style: StdoutLineStyle;
@@ -226,7 +235,14 @@ export class StdoutDriver extends DriverTransport implements TaskLineWriter {
       countDrop(this.stats, 'ChannelOverflow');
       return;
     }
-    let line = msg + formatterFor(taskKindOf(t))(t, totalMs, common);
+    if (common !== this.formattersFor) {
+      this.formatters = new Map();
+      this.formattersFor = common;
+    }
+    const kind = taskKindOf(t);
+    let f = this.formatters.get(kind);
+    if (!f) this.formatters.set(kind, (f = compileFormatter(kind, common)));
+    let line = msg + f(t, totalMs);
     // CR/LF can only come from values (client-supplied uri, user agent, user, host, error text): one scan of
     // the whole line instead of one per value, and the escape applied to the line escapes exactly the values
     if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) line = valueText(line);
