@@ -42,6 +42,8 @@ export type StdoutLineStyle = 'g3' | 'process' | 'priority';
 
 export interface StdoutDriverOptions {
   lineStyle?: StdoutLineStyle;
+  /** write through this sink instead of the fd's shared one (tests) */
+  sink?: FdSink;
   /**
    * Write each line at once through this function instead of batching it onto the fd. For the process log:
    * few lines, which must be out before the process exits (process.stderr.write is synchronous for pipes and
@@ -75,20 +77,25 @@ const BATCH_BYTES = 64 * 1024;
  * made it: strings held until a flush would survive young-generation collections and be copied and promoted,
  * which cost more (mostly on V8's GC threads, invisible in a main-thread profile) than formatting them did.
  */
-class FdSink {
+export class FdSink {
   private batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
   private used = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly out: Writable;
-  constructor(fd: number) {
-    let streamy = false;
-    try {
-      const st = fstatSync(fd); // once, at start
-      streamy = st.isFIFO() || st.isSocket();
-    } catch {
-      /* a closed fd: the fs stream below reports it and we drop records */
+  /** `target`: the fd to write (1 for stdout), or a stream (tests) */
+  constructor(target: number | Writable) {
+    if (typeof target !== 'number') {
+      this.out = target;
+    } else {
+      let streamy = false;
+      try {
+        const st = fstatSync(target); // once, at start
+        streamy = st.isFIFO() || st.isSocket();
+      } catch {
+        /* a closed fd: the fs stream below reports it and we drop records */
+      }
+      this.out = streamy ? new Socket({ fd: target, readable: false, writable: true }) : createWriteStream('', { fd: target, autoClose: false });
     }
-    this.out = streamy ? new Socket({ fd, readable: false, writable: true }) : createWriteStream('', { fd, autoClose: false });
     this.out.on('error', () => {
       /* a closed stdout must not kill the daemon; records are dropped from now on */
     });
@@ -206,7 +213,7 @@ export class StdoutDriver extends DriverTransport implements TaskLineWriter {
 
   constructor(private readonly stats: LoggerStats, fd = 1, opts: StdoutDriverOptions = {}) {
     super();
-    this.sink = sinkFor(fd);
+    this.sink = opts.sink ?? sinkFor(fd);
     this.style = opts.lineStyle ?? 'g3';
     this.writeLine = opts.writeLine;
   }
