@@ -4,6 +4,7 @@
  * and with the keys off only the Finished record. Key sets are checked against what g3 writes for each event
  * (g3proxy/src/log/task/tcp_connect.rs, http_forward.rs).
  */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ const EVENT_KEYS = `    flush_task_log_on_created: true
     flush_task_log_on_connected: true
     task_log_flush_interval: 300ms`;
 
-const config = `${baseConfig()}server:
+const config = (echoPort: number) => `${baseConfig()}server:
   - name: http_on
     type: http_proxy
     listen: 127.0.0.1:0
@@ -40,6 +41,19 @@ ${EVENT_KEYS}
     type: socks_proxy
     listen: 127.0.0.1:0
     escaper: direct
+  - name: socks_udp_on
+    type: socks_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    use_udp_associate: true
+${EVENT_KEYS}
+  - name: stream_on
+    type: tcp_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    upstream: 127.0.0.1:${echoPort}
+    flush_task_log_on_connected: true
+    task_log_flush_interval: 300ms
 `;
 
 const LOGGER = ['daemon_name', 'log_type', 'pid'];
@@ -116,15 +130,20 @@ describe('task log events', () => {
   let d: DaemonHandle;
   let origin: Origin;
   let echo: { port: number; close(): Promise<void> };
+  let udpEcho: UdpSocket;
   before(async () => {
     origin = await startOrigin();
     echo = await startEchoServer();
-    d = await startDaemon({ files: { 'main.yaml': config } });
+    udpEcho = createSocket('udp4');
+    udpEcho.on('message', (m, r) => udpEcho.send(m, r.port, r.address));
+    await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', r));
+    d = await startDaemon({ files: { 'main.yaml': config(echo.port) } });
   });
   after(async () => {
     await d?.stop();
     await echo?.close();
     await origin?.close();
+    udpEcho?.close();
   });
 
   it('a CONNECT tunnel held open: Created, Connected, Periodic with growing counters, ClientShutdown, Finished', async () => {
@@ -145,6 +164,56 @@ describe('task log events', () => {
     s.removeAllListeners('data');
     await holdOpen(s, 1100);
     await checkTunnel(d, 'socks_on', true);
+  });
+
+  it('a tcp_stream task: Connected, Periodic and Finished', async () => {
+    const s = await tcpConnect(await d.port('stream_on'));
+    await holdOpen(s, 800);
+    await checkTunnel(d, 'stream_on', false);
+  });
+
+  it('a SOCKS5 UDP associate: Created, Connected and Periodic records with g3\'s UdpAssociate keys', async () => {
+    const ctl = await tcpConnect(await d.port('socks_udp_on'));
+    ctl.write(Buffer.from([5, 1, 0]));
+    await readUntil(ctl, (b) => b.length >= 2);
+    ctl.write(Buffer.from([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+    const rep = await readUntil(ctl, (b) => b.length >= 10);
+    assert.equal(rep[1], 0);
+    const relayPort = rep.readUInt16BE(8);
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    let answers = 0;
+    udp.on('message', () => answers++);
+    const hdr = Buffer.from([0, 0, 0, 1, 127, 0, 0, 1, 0, 0]);
+    hdr.writeUInt16BE(udpEcho.address().port, 8);
+    const end = Date.now() + 1100;
+    let sent = 0;
+    while (Date.now() < end) {
+      udp.send(Buffer.concat([hdr, Buffer.from('ping')]), relayPort, '127.0.0.1');
+      sent++;
+      await sleep(100);
+    }
+    const deadline = Date.now() + 2000;
+    while (answers < sent && Date.now() < deadline) await sleep(20);
+    assert.equal(answers, sent);
+    ctl.end();
+    udp.close();
+    const fin = await d.waitForTask((r) => r.fields.server_name === 'socks_udp_on' && r.fields.task_event === 'Finished');
+    assert.equal(fin.fields.task_type, 'UdpAssociate');
+    const recs = taskRecords(d, fin.fields.task_id!);
+    const events = recs.map((r) => r.fields.task_event!);
+    assert.deepEqual(events.slice(0, 2), ['Created', 'Connected'], events.join(','));
+    const periodic = recs.filter((r) => r.fields.task_event === 'Periodic');
+    assert.ok(periodic.length >= 2, events.join(','));
+    const UDP_TCP = ['tcp_server_addr', 'tcp_client_addr'];
+    const UDP_ADDRS = [...UDP_TCP, 'udp_server_addr', 'udp_client_addr', 'initial_peer', 'escaper'];
+    const PACKETS = ['c_rd_bytes', 'c_rd_packets', 'c_wr_bytes', 'c_wr_packets', 'r_rd_bytes', 'r_rd_packets', 'r_wr_bytes', 'r_wr_packets'];
+    const timing = ['user', 'wait_time', 'ready_time'];
+    assertKeys(recs[0]!, [[...HEAD, ...UDP_TCP], timing]);
+    assertKeys(recs[1]!, [[...HEAD, ...UDP_ADDRS, 'c_rd_bytes', 'c_rd_packets'], timing]);
+    for (const p of periodic) assertKeys(p, [[...HEAD, ...UDP_ADDRS, 'total_time', ...PACKETS], timing]);
+    const pk = periodic.map((r) => Number(r.fields.c_rd_packets));
+    assert.ok(pk.at(-1)! > pk[0]!, `c_rd_packets grows: ${pk.join(',')}`);
   });
 
   it('an HTTP forward request with flush_task_log_on_connected: Connected then Finished', async () => {

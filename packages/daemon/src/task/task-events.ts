@@ -184,9 +184,11 @@ export class TaskEvents {
     this.timer.unref();
   }
 
-  /** The task was handed to its escaper (markWait). */
+  /** The task starts: handed to its escaper (markWait), or set up by a server that calls it earlier. Logs once. */
   created(t: TaskContext): void {
-    if (this.cfg.onCreated) this.write(t, 'Created');
+    if (!this.cfg.onCreated || t.eventsCreated) return;
+    t.eventsCreated = true;
+    this.write(t, 'Created');
   }
 
   /** The task is connected and starts relaying (markReady; may be called again, logs once). */

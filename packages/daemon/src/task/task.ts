@@ -94,6 +94,8 @@ export class TaskContext {
   finished = false;
   /** The server's task events (Created/Connected/Periodic/...); undefined for tasks of servers without them. */
   events: import('./task-events.js').TaskEvents | undefined;
+  /** Created was logged already (a server may log it before markWait) */
+  eventsCreated = false;
   /** markReady ran once already (Connected is logged once) */
   eventsConnected = false;
   /** the task is in its server's Periodic set */
