@@ -17,7 +17,7 @@ const EVENT_KEYS = `    flush_task_log_on_created: true
     flush_task_log_on_connected: true
     task_log_flush_interval: 300ms`;
 
-const config = (echoPort: number) => `${baseConfig()}server:
+const config = (echoPort: number, originPort: number) => `${baseConfig()}server:
   - name: http_on
     type: http_proxy
     listen: 127.0.0.1:0
@@ -54,6 +54,15 @@ ${EVENT_KEYS}
     upstream: 127.0.0.1:${echoPort}
     flush_task_log_on_connected: true
     task_log_flush_interval: 300ms
+  - name: gw_on
+    type: http_rproxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    flush_task_log_on_created: true
+    flush_task_log_on_connected: true
+    hosts:
+      - exact_match: origin.test
+        upstream: 127.0.0.1:${originPort}
 `;
 
 const LOGGER = ['daemon_name', 'log_type', 'pid'];
@@ -131,18 +140,33 @@ describe('task log events', () => {
   let origin: Origin;
   let echo: { port: number; close(): Promise<void> };
   let udpEcho: UdpSocket;
+  let slow: Origin;
   before(async () => {
     origin = await startOrigin();
+    // a response body that takes ~1.2s: 1000 bytes every 100ms
+    slow = await startOrigin((_req, res) => {
+      res.writeHead(200, { 'content-length': 12_000 });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(Buffer.alloc(1000, 0x62));
+        if (++n === 12) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 100);
+      res.on('close', () => clearInterval(t));
+    });
     echo = await startEchoServer();
     udpEcho = createSocket('udp4');
     udpEcho.on('message', (m, r) => udpEcho.send(m, r.port, r.address));
     await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', r));
-    d = await startDaemon({ files: { 'main.yaml': config(echo.port) } });
+    d = await startDaemon({ files: { 'main.yaml': config(echo.port, origin.port) } });
   });
   after(async () => {
     await d?.stop();
     await echo?.close();
     await origin?.close();
+    await slow?.close();
     udpEcho?.close();
   });
 
@@ -226,6 +250,35 @@ describe('task log events', () => {
     assert.equal(recs[0]!.fields.stage, 'Connected');
     assert.equal(recs[0]!.fields.method, 'GET');
     assert.equal(recs[0]!.fields.user_agent, 'events/1.0');
+  });
+
+  it('a slow HTTP forward response: Created, Connected, Periodic with growing c_wr_bytes, Finished', async () => {
+    const r = await curl(['-s', '-o', '/dev/null', '-x', `http://127.0.0.1:${await d.port('http_on')}`, `${slow.url}/slow`]);
+    assert.equal(r.status, 200);
+    const fin = await d.waitForTask((l) => l.fields.server_name === 'http_on' && l.fields.task_type === 'HttpForward' && l.fields.task_event === 'Finished');
+    const recs = taskRecords(d, fin.fields.task_id!);
+    const events = recs.map((l) => l.fields.task_event!);
+    assert.deepEqual(events.slice(0, 2), ['Created', 'Connected'], events.join(','));
+    assert.equal(events.at(-1), 'Finished');
+    const periodic = recs.filter((l) => l.fields.task_event === 'Periodic');
+    assert.ok(periodic.length >= 2, events.join(','));
+    assertKeys(recs[0]!, [[...HEAD, ...TCP_ADDRS, ...HTTP_REQ], ['user', 'wait_time', 'pipeline_wait', 'user_agent']]);
+    for (const p of periodic) {
+      assertKeys(p, [[...HEAD, ...TCP_ADDRS, 'escaper', 'tcp_connect_tries', 'reuse_connection', ...HTTP_REQ, 'rsp_status', 'origin_status', 'total_time', ...BYTES],
+        [...MAYBE, 'pipeline_wait', 'user_agent', 'dur_req_send_hdr', 'dur_req_send_all', 'dur_rsp_recv_hdr', 'dur_rsp_recv_all']]);
+      assert.equal(p.fields.rsp_status, '200');
+    }
+    const wr = periodic.map((l) => Number(l.fields.c_wr_bytes));
+    assert.ok(wr.at(-1)! > wr[0]!, `c_wr_bytes grows: ${wr.join(',')}`);
+  });
+
+  it('http_rproxy: Created and Connected records of a forwarded request', async () => {
+    const r = await curl(['-H', 'Host: origin.test', `http://127.0.0.1:${await d.port('gw_on')}/hello`]);
+    assert.equal(r.status, 200);
+    const fin = await d.waitForTask((l) => l.fields.server_name === 'gw_on' && l.fields.task_event === 'Finished');
+    const recs = taskRecords(d, fin.fields.task_id!);
+    assert.deepEqual(recs.map((l) => l.fields.task_event), ['Created', 'Connected', 'Finished']);
+    assertKeys(recs[1]!, HTTP_FORWARD_CONNECTED);
   });
 
   it('with the keys off a task writes only its Finished record', async () => {
