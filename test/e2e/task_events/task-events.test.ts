@@ -141,6 +141,7 @@ describe('task log events', () => {
   let echo: { port: number; close(): Promise<void> };
   let udpEcho: UdpSocket;
   let slow: Origin;
+  let mainYaml: string;
   before(async () => {
     origin = await startOrigin();
     // a response body that takes ~1.2s: 1000 bytes every 100ms
@@ -160,7 +161,8 @@ describe('task log events', () => {
     udpEcho = createSocket('udp4');
     udpEcho.on('message', (m, r) => udpEcho.send(m, r.port, r.address));
     await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', r));
-    d = await startDaemon({ files: { 'main.yaml': config(echo.port, origin.port) } });
+    mainYaml = config(echo.port, origin.port);
+    d = await startDaemon({ files: { 'main.yaml': mainYaml } });
   });
   after(async () => {
     await d?.stop();
@@ -300,5 +302,21 @@ describe('task log events', () => {
     const off = d.taskLogs().filter((l) => l.fields.server_name === 'socks_off' || l.fields.server_name === 'http_off');
     assert.deepEqual(off.map((l) => l.fields.task_event), ['Finished', 'Finished', 'Finished']);
     assert.deepEqual(off.map((l) => l.fields.task_type), ['HttpForward', 'TcpConnect', 'TcpConnect']);
+  });
+
+  it('a reload that sets flush_task_log_on_connected takes effect on the running server', async () => {
+    const off = '  - name: http_off\n    type: http_proxy\n    listen: 127.0.0.1:0\n    escaper: direct\n';
+    assert.ok(mainYaml.includes(off));
+    const port = await d.port('http_off');
+    d.writeFile('main.yaml', mainYaml.replace(off, `${off}    flush_task_log_on_connected: true\n`));
+    d.signal('SIGHUP');
+    const connected = () => d.taskLogs().some((l) => l.fields.server_name === 'http_off' && l.fields.task_event === 'Connected');
+    for (let i = 0; i < 50 && !connected(); i++) {
+      const r = await curl(['-x', `http://127.0.0.1:${port}`, `${origin.url}/hello`]);
+      assert.equal(r.status, 200);
+      await sleep(100);
+    }
+    assert.ok(connected(), 'a Connected record after the reload');
+    assert.equal(await d.port('http_off'), port, 'reloaded in place, not respawned');
   });
 });
