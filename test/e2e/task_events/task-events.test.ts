@@ -232,7 +232,7 @@ describe('task log events', () => {
     const periodic = recs.filter((r) => r.fields.task_event === 'Periodic');
     assert.ok(periodic.length >= 2, events.join(','));
     const UDP_TCP = ['tcp_server_addr', 'tcp_client_addr'];
-    const UDP_ADDRS = [...UDP_TCP, 'udp_server_addr', 'udp_client_addr', 'initial_peer', 'escaper'];
+    const UDP_ADDRS = [...UDP_TCP, 'udp_listen_addr', 'udp_client_addr', 'initial_peer', 'escaper'];
     const PACKETS = ['c_rd_bytes', 'c_rd_packets', 'c_wr_bytes', 'c_wr_packets', 'r_rd_bytes', 'r_rd_packets', 'r_wr_bytes', 'r_wr_packets'];
     const timing = ['user', 'wait_time', 'ready_time'];
     assertKeys(recs[0]!, [[...HEAD, ...UDP_TCP], timing]);

@@ -66,7 +66,7 @@ const HTTP_DURS = ['dur_req_send_hdr', 'dur_req_send_all', 'dur_rsp_recv_hdr', '
 const FTP_C = ['ftp_c_bound_addr', 'ftp_c_peer_addr', 'ftp_c_connect_tries', 'ftp_c_connect_spend'];
 const FTP_D = ['ftp_d_bound_addr', 'ftp_d_peer_addr', 'ftp_d_connect_tries', 'ftp_d_connect_spend'];
 const UDP_TCP = ['tcp_server_addr', 'tcp_client_addr'];
-const UDP_ADDRS = [...UDP_TCP, 'udp_server_addr', 'udp_client_addr'];
+const UDP_ADDRS = [...UDP_TCP, 'udp_listen_addr', 'udp_client_addr'];
 const UDP_COUNTERS = ['c_rd_bytes', 'c_rd_packets', 'c_wr_bytes', 'c_wr_packets', 'r_rd_bytes', 'r_rd_packets', 'r_wr_bytes', 'r_wr_packets'];
 
 const KEYS: Record<TaskType, Partial<Record<EventKind, readonly string[]>>> = {
