@@ -41,7 +41,7 @@ describe('syslog driver', () => {
       const line = cap.datagrams[0]!.toString('utf8');
       // facility daemon (3) and notice (5): <29>; local time with a space-padded day; no hostname by default
       assert.match(line, /^<29>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d g3proxy\[\d+\]: , daemon_name="edge", log_type="Task", pid=\d+, /);
-      assert.match(line, /, server_type="HttpProxy", server_name="http", task_type="HttpForward", task_id="[0-9a-f]{32}", task_event="finished"/);
+      assert.match(line, /, server_type="HttpProxy", server_name="http", task_type="HttpForward", task_id="[0-9a-f]{32}", task_event="Finished"/);
       assert.match(line, /, user_agent="obs-test\/1\.0"/);
       assert.match(line, /, rsp_status=200, origin_status=200/);
       assert.match(line, /, reuse_connection=false/);
@@ -136,7 +136,7 @@ describe('journal driver', () => {
       assert.equal(f.get('LOG_TYPE'), 'Task');
       assert.equal(f.get('TASK_TYPE'), 'HttpForward');
       assert.equal(f.get('SERVER_NAME'), 'http');
-      assert.equal(f.get('TASK_EVENT'), 'finished');
+      assert.equal(f.get('TASK_EVENT'), 'Finished');
       assert.match(f.get('TASK_ID')!, /^[0-9a-f]{32}$/);
       assert.equal(f.get('MESSAGE'), '');
       assert.ok(keys.every((k) => /^[A-Z][A-Z0-9_]*$/.test(k)));
@@ -256,7 +256,7 @@ describe('stdout driver with a g3-like config', () => {
     assertKeySet(r.fields, HTTP_FORWARD_REQUIRED, HTTP_FORWARD_OPTIONAL);
     assert.equal(r.level, 'INFO');
     assert.equal(r.msg, '');
-    assert.equal(r.fields.task_event, 'finished');
+    assert.equal(r.fields.task_event, 'Finished');
     assert.equal(r.fields.tcp_connect_tries, '1');
     assert.match(r.fields.total_time!, /^\d+\.\d{3}(s|ms|µs)$|^\d+ns$/);
     const line = d.stdoutLines.find((l) => l.includes(r.fields.task_id!))!;

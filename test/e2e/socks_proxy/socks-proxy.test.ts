@@ -186,7 +186,7 @@ describe('socks_proxy', () => {
     const log = await d.waitForLog((l) => l.fields.task_type === 'UdpAssociate');
     assert.equal(log.fields.server_name, 'socks_udp');
     assert.equal(log.fields.initial_peer, `127.0.0.1:${udpEcho.port}`);
-    assert.equal(log.fields.udp_server_addr, `127.0.0.1:${relayPort}`);
+    assert.equal(log.fields.udp_listen_addr, `127.0.0.1:${relayPort}`);
     assert.match(log.fields.tcp_client_addr!, /^127\.0\.0\.1:\d+$/);
     assert.equal(log.fields.c_rd_packets, '2');
     assert.equal(log.fields.c_wr_packets, '2');

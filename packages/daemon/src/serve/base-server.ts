@@ -10,6 +10,7 @@ import type { BaseConfig } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ServerStats } from '../stat/server-stats.js';
 import { formatSockAddr } from '../task/task.js';
+import { TaskEvents, type TaskLogEventsConfig } from '../task/task-events.js';
 import type { BoundAddress, ClientInfo, Server } from './types.js';
 
 export interface ListeningServerConfig extends BaseConfig {
@@ -17,6 +18,8 @@ export interface ListeningServerConfig extends BaseConfig {
   ingress: NetworkAcl | undefined;
   idleCheckIntervalMs: number;
   idleMaxCount: number;
+  /** flush_task_log_on_created / _on_connected / task_log_flush_interval; undefined for servers without them */
+  taskLogEvents?: TaskLogEventsConfig | undefined;
 }
 
 /** Live work a server tracks: aborted on force-quit, awaited on graceful close. */
@@ -51,6 +54,8 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
   private listener: Listener | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** Created / Connected / Periodic / shutdown task log records of this server's tasks (set on each task) */
+  readonly taskEvents = new TaskEvents(() => this.taskLogger);
 
   constructor(public config: Cfg, protected readonly runtime: Runtime) {}
 
@@ -71,6 +76,7 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
   start(): void {
     if (this.listener) this.runtime.listeners.adopt(this.listener, this);
     this.armIdleTimer();
+    this.taskEvents.configure(this.config.taskLogEvents);
   }
 
   private armIdleTimer(): void {
@@ -85,6 +91,7 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
     const idleChanged = cfg.idleCheckIntervalMs !== this.config.idleCheckIntervalMs;
     this.config = cfg;
     if (idleChanged) this.armIdleTimer();
+    this.taskEvents.configure(cfg.taskLogEvents);
   }
 
   listening(): BoundAddress[] {
@@ -166,6 +173,7 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
   destroy(): void {
     this.online = false;
     clearInterval(this.idleTimer);
+    this.taskEvents.stop();
     if (this.listener) void this.runtime.listeners.release(this.listener, this);
     for (const w of [...this.alive]) w.abort();
     this.alive.clear();

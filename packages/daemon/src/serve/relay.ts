@@ -86,12 +86,19 @@ export class Relay {
     });
     // Half-close: a FIN from one side is passed on as a FIN to the other; each socket closes by itself once
     // both of its directions are done, and the relay ends when both have closed.
+    // g3 logs the side that finished first (ClientShutdown / UpstreamShutdown) while the other still relays
     client.on('end', () => {
-      this.firstEnd ??= 'client';
+      if (this.firstEnd === undefined) {
+        this.firstEnd = 'client';
+        if (task.events?.active) task.events.shutdown(task, 'ClientShutdown');
+      }
       endSoftly(upstream);
     });
     upstream.on('end', () => {
-      this.firstEnd ??= 'upstream';
+      if (this.firstEnd === undefined) {
+        this.firstEnd = 'upstream';
+        if (task.events?.active) task.events.shutdown(task, 'UpstreamShutdown');
+      }
       endSoftly(client);
     });
     client.on('error', () => {

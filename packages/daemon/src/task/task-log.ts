@@ -60,8 +60,8 @@ export const TASK_FIELDS: ReadonlyArray<TaskField> = [
   ['server_name', (t) => str(t.serverName)],
   ['task_type', (t) => t.taskType],
   ['task_id', (t) => t.id],
-  // g3 writes the event in lower case (TaskEvent::as_str)
-  ['task_event', () => 'finished'],
+  // the finish record's event (g3 TaskEvent::Finished.as_str(); the other events are in task-events.ts)
+  ['task_event', () => 'Finished'],
   ['stage', (t) => t.stage],
   ['start_at', (t) => formatTimestamp(t.startAt)],
   ['user', (t) => str(t.user)],
@@ -99,7 +99,7 @@ export const TASK_FIELDS: ReadonlyArray<TaskField> = [
   ['total_time', (_t, total) => dur(total)],
   ['tcp_server_addr', (t) => str(udpOf(t)?.tcpServerAddr), UDP],
   ['tcp_client_addr', (t) => str(udpOf(t)?.tcpClientAddr), UDP],
-  ['udp_server_addr', (t) => str(udpOf(t)?.udpServerAddr), UDP],
+  ['udp_listen_addr', (t) => str(udpOf(t)?.udpServerAddr), UDP],
   ['udp_client_addr', (t) => str(udpOf(t)?.udpClientAddr), UDP],
   ['initial_peer', (t) => str(udpOf(t)?.initialPeer), UDP],
   ['next_expire', (t) => str(udpOf(t)?.nextExpire), UDP],
@@ -140,6 +140,7 @@ export function taskLogFields(t: TaskContext, totalMs: number): Fields {
 export function finishTask(t: TaskContext, logger: Logger): boolean {
   if (t.finished) return false;
   t.finished = true;
+  if (t.eventsRelaying) t.events!.finished(t);
   const total = t.elapsed();
   t.onFinish?.(t);
   if (!logger.enabled || t.skipLog) {

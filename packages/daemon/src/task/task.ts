@@ -92,6 +92,14 @@ export class TaskContext {
   rRdBytes = 0;
   rWrBytes = 0;
   finished = false;
+  /** The server's task events (Created/Connected/Periodic/...); undefined for tasks of servers without them. */
+  events: import('./task-events.js').TaskEvents | undefined;
+  /** Created was logged already (a server may log it before markWait) */
+  eventsCreated = false;
+  /** markReady ran once already (Connected is logged once) */
+  eventsConnected = false;
+  /** the task is in its server's Periodic set */
+  eventsRelaying = false;
 
   constructor(
     readonly taskType: TaskType,
@@ -105,11 +113,15 @@ export class TaskContext {
     return performance.now() - this.t0;
   }
 
+  /** The task was read and checked and goes to its escaper now: g3's Created record is written here. */
   markWait(): void {
     this.waitTime = this.elapsed();
+    if (this.events?.config.onCreated) this.events.created(this);
   }
 
+  /** The task is connected and relays from now on: g3's Connected record, and Periodic ones from here. */
   markReady(): void {
     this.readyTime = this.elapsed();
+    if (this.events?.active) this.events.connected(this);
   }
 }

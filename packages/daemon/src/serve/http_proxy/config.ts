@@ -7,6 +7,7 @@ import type { ParseContext } from '../../runtime/object-def.js';
 import { parseTlsClient, parseTlsServer, type TlsClientConfig, type TlsServerConfig } from '../../tls/tls-config.js';
 import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
+import { parseTaskLogEvents } from '../../task/task-events.js';
 import { parseListeningServerBase } from '../server-config.js';
 
 export interface HttpProxyConfig extends ListeningServerConfig {
@@ -58,6 +59,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
   const ka = v.http_forward_upstream_keepalive === undefined ? { enabled: true, idleExpireMs: 60_000 } : parseHttpKeepalive(v.http_forward_upstream_keepalive);
   return Object.freeze({
     ...parseListeningServerBase(v, ctx, 'http_proxy'),
+    taskLogEvents: parseTaskLogEvents(v, ctx),
     escaper: v.escaper as string,
     auth: parseServerAuth(v),
     dstHosts: v.dst_host_filter_set === undefined ? undefined : parseHostFilterSet(v.dst_host_filter_set),

@@ -141,6 +141,7 @@ class FtpOverHttpExchange {
     const task = new FtpOverHttpTask('FtpOverHttp', server.name, server.logName, conn.info.clientAddr, conn.info.serverAddr);
     // take over the forward task's slot: it was counted as alive and must not log a line of its own
     replaced.finished = true;
+    task.events = replaced.events;
     task.method = replaced.method;
     task.uri = replaced.uri;
     task.userAgent = replaced.userAgent;

@@ -2,6 +2,7 @@ import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runt
 import { serverAuthFields } from '../../auth/server-auth-config.js';
 import { tlsField } from '../../tls/tls-config.js';
 import { tlsTicketerField } from '../../tls/ticketer-config.js';
+import { taskLogEventFields } from '../../task/task-events.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['http_proxy', 'httpproxy'] as const;
@@ -9,6 +10,7 @@ export const TYPE_NAMES = ['http_proxy', 'httpproxy'] as const;
 export const httpProxySchema = objectSchema(TYPE_NAMES, {
   ...commonServerFields,
   ...listeningServerFields,
+  ...taskLogEventFields,
   ...serverAuthFields,
   escaper: str('Escaper every task of this server goes to (required).'),
   dst_host_filter_set: g3('host_filter_set', 'Which destination hosts may be reached (exact, child, regex, subnet rules).'),

@@ -138,7 +138,8 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     return t;
   }
 
-  beginTask(_t: TaskContext): void {
+  beginTask(t: TaskContext): void {
+    t.events = this.taskEvents;
     this.stats.taskTotal++;
     this.stats.taskAlive++;
   }

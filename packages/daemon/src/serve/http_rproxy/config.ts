@@ -5,6 +5,7 @@ import { parseTlsServer, type TlsServerConfig } from '../../tls/tls-config.js';
 import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { parseForwardedMode, parseServerId, type ForwardedMode } from '../http/forwarded.js';
+import { parseTaskLogEvents } from '../../task/task-events.js';
 import { parseListeningServerBase } from '../server-config.js';
 import { parseHosts, type HostMatch } from './hosts.js';
 
@@ -51,6 +52,7 @@ export function parseHttpRProxyConfig(v: Record<string, unknown>, ctx: ParseCont
   const hosts = at('hosts', () => parseHosts(v.hosts, ctx.baseDir));
   return Object.freeze({
     ...parseListeningServerBase(v, ctx, 'http_rproxy'),
+    taskLogEvents: parseTaskLogEvents(v, ctx),
     escaper: v.escaper as string,
     hosts,
     serverId: v.server_id === undefined ? undefined : at('server_id', () => parseServerId(v.server_id)),

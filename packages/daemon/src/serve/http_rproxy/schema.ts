@@ -1,6 +1,7 @@
 import { tlsField } from '../../tls/tls-config.js';
 import { tlsTicketerField } from '../../tls/ticketer-config.js';
 import { bool, commonServerFields, g3, int, objectSchema, str, type FieldSchema } from '../../runtime/schema-util.js';
+import { taskLogEventFields } from '../../task/task-events.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['http_rproxy', 'http_reverse_proxy', 'http_gateway'] as const;
@@ -16,6 +17,7 @@ const hostsField: FieldSchema = {
 export const httpRProxySchema = objectSchema(TYPE_NAMES, {
   ...commonServerFields,
   ...listeningServerFields,
+  ...taskLogEventFields,
   escaper: str('Escaper every upstream connection goes through (required).'),
   hosts: hostsField,
   server_id: str('Server id: names this gateway in the Via header it adds and in X-BD-Remote-Connection-Info on responses (printable ASCII, no `;` or `,`).'),

@@ -146,7 +146,8 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
     return t;
   }
 
-  beginTask(_t: TaskContext): void {
+  beginTask(t: TaskContext): void {
+    t.events = this.taskEvents;
     this.stats.taskTotal++;
     this.stats.taskAlive++;
   }

@@ -6,6 +6,7 @@ import {
 import { parseServerAuth, type ServerAuthConfig } from '../../auth/server-auth-config.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import type { ListeningServerConfig } from '../base-server.js';
+import { parseTaskLogEvents } from '../../task/task-events.js';
 import { parseListeningServerBase } from '../server-config.js';
 
 export interface SocksProxyConfig extends ListeningServerConfig {
@@ -59,7 +60,7 @@ function parseTransmute(v: unknown, ctx: ParseContext): ReadonlyMap<string, stri
 }
 
 export function parseSocksProxyConfig(v: Record<string, unknown>, ctx: ParseContext): SocksProxyConfig {
-  const base = parseListeningServerBase(v, ctx, 'socks_proxy');
+  const base = { ...parseListeningServerBase(v, ctx, 'socks_proxy'), taskLogEvents: parseTaskLogEvents(v, ctx) };
   const buf = v.udp_socket_buffer === undefined ? {} : parseSocketBuffer(v.udp_socket_buffer);
   const tcpLimit = v.tcp_sock_speed_limit === undefined ? null : parseTcpSpeedLimit(v.tcp_sock_speed_limit);
   const udpLimit = v.udp_sock_speed_limit === undefined ? null : parseUdpSpeedLimit(v.udp_sock_speed_limit);

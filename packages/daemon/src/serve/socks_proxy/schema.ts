@@ -1,5 +1,6 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
 import { serverAuthFields } from '../../auth/server-auth-config.js';
+import { taskLogEventFields } from '../../task/task-events.js';
 import { listeningServerAliases, listeningServerFields } from '../server-config.js';
 
 export const TYPE_NAMES = ['socks_proxy', 'socksproxy'] as const;
@@ -34,9 +35,7 @@ export const socksProxySchema = objectSchema(TYPE_NAMES, {
   udp_relay_batch_size: int('Datagrams handled per batch (accepted; default 8; Node delivers one datagram per event).', { minimum: 1 }),
   tcp_misc_opts: g3('tcp_misc_opts', 'Socket options of client TCP connections (no_delay is on by default).'),
   udp_misc_opts: g3('udp_misc_opts', 'Socket options of client-facing UDP sockets (time_to_live / hop_limit are applied).'),
-  flush_task_log_on_created: bool('Accepted for g3 compatibility; sluice writes one task log record per task, when it ends.'),
-  flush_task_log_on_connected: bool('Accepted for g3 compatibility; sluice writes one task log record per task, when it ends.'),
-  task_log_flush_interval: g3('duration', 'Accepted for g3 compatibility; periodic task log records are not written.'),
+  ...taskLogEventFields,
 }, {
   required: ['escaper'],
   aliases: {

@@ -57,6 +57,7 @@ export class SocksProxyServer extends ListeningServer<SocksProxyConfig> {
   }
 
   beginTask(t: TaskContext): void {
+    t.events = this.taskEvents;
     const s = this.stats;
     s.taskTotal++;
     s.taskAlive++;

@@ -77,6 +77,8 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
     const server = this.conn.server;
     const task = this.task;
     server.beginTask(task);
+    // g3 writes a UDP task's Created record as it starts; udp connect reaches markWait only at its first datagram
+    task.events?.created(task);
     task.stage = 'Preparing';
     // the user's checks for the command itself; destinations come per datagram
     const refused = await authorizeSocksTask(server.name, this.conn.info, task, 'SocksUdpAssociate', undefined, this.conn.socket, server.config.escaper);

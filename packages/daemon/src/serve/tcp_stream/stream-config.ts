@@ -10,6 +10,7 @@ import {
 import { Picker } from '../../escape/pick/index.js';
 import type { ParseContext } from '../../runtime/object-def.js';
 import { bool, g3, str, type FieldSchema } from '../../runtime/schema-util.js';
+import { parseTaskLogEvents, taskLogEventFields } from '../../task/task-events.js';
 import { parseTlsClient, tlsField, type TlsClientConfig } from '../../tls/tls-config.js';
 import type { ListeningServerConfig } from '../base-server.js';
 import { listeningServerAliases, listeningServerFields, parseListeningServerBase } from '../server-config.js';
@@ -51,9 +52,7 @@ export const streamServerFields: Record<string, FieldSchema> = {
   tcp_copy_buffer_size: g3('size', 'Relay buffer size (default 16KiB, min 4KiB); bounds what a client may send before the upstream is connected.'),
   tcp_copy_yield_size: g3('size', 'Bytes relayed before yielding (accepted; the event loop yields per chunk).'),
   tcp_misc_opts: g3('tcp_misc_opts', 'Socket options of client connections (no_delay is on by default).'),
-  flush_task_log_on_created: bool('Accepted for g3 compatibility; sluice writes one task log record per task, when it ends.'),
-  flush_task_log_on_connected: bool('Accepted for g3 compatibility; sluice writes one task log record per task, when it ends.'),
-  task_log_flush_interval: g3('duration', 'Accepted for g3 compatibility; periodic task log records are not written.'),
+  ...taskLogEventFields,
 };
 
 export const streamServerAliases: Record<string, string> = {
@@ -89,6 +88,7 @@ export function parseStreamServer(v: Record<string, unknown>, ctx: ParseContext,
     auth: Object.freeze({ userGroup, byClientIp, byServerName }),
     tcpSpeedLimit: limit?.enabled ? limit : null,
     tcpNoDelay: tcpOpts.noDelay ?? true,
+    taskLogEvents: parseTaskLogEvents(v, ctx),
     earlyDataMax: v.tcp_copy_buffer_size === undefined ? 16384 : Math.max(4096, parseSize(v.tcp_copy_buffer_size)),
   };
 }

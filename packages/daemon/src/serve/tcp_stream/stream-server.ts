@@ -42,6 +42,7 @@ export abstract class StreamServer<Cfg extends StreamServerConfig> extends Liste
 
   newTask(info: ClientInfo): TaskContext {
     const t = new TaskContext('TcpConnect', this.name, this.logName, info.clientAddr, info.serverAddr);
+    t.events = this.taskEvents;
     this.stats.taskTotal++;
     this.stats.taskAlive++;
     return t;
