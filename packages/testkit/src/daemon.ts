@@ -10,6 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { ControlClient, controlSocketPath } from '@sluice/control';
 import { parseLogLine, type ParsedLogLine } from './log-parse.js';
 
+/**
+ * g3's task log writes ClientShutdown/UpstreamShutdown records for tunnels (and Created/Connected/Periodic ones
+ * when a server asks) beside the one Finished record of each task.
+ */
+function isFinishRecord(r: ParsedLogLine): boolean {
+  return r.fields.log_type !== 'Task' || r.fields.task_event === undefined || r.fields.task_event === 'Finished';
+}
+
 export const SLUICE_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../daemon/dist/bin/sluice.js');
 export const CTL_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../ctl/dist/bin/sluice-ctl.js');
 
@@ -80,13 +88,18 @@ export class DaemonHandle {
     return l.port;
   }
 
-  /** Wait (bounded) for a task log record (log_type Task) matching `pred`. */
+  /** Wait (bounded) for a task's finish record (log_type Task) matching `pred`. */
   waitForTask(pred: (r: ParsedLogLine) => boolean, timeoutMs = 5000): Promise<ParsedLogLine> {
     return this.waitForLog((r) => r.fields.log_type === 'Task' && pred(r), timeoutMs);
   }
 
-  /** Task log records seen so far (log_type Task). */
+  /** Finish records of the tasks seen so far (log_type Task): one per task. */
   taskLogs(): ParsedLogLine[] {
+    return this.records().filter((r) => r.fields.log_type === 'Task' && isFinishRecord(r));
+  }
+
+  /** Every task record seen so far, the Created/Connected/Periodic/…Shutdown events included. */
+  allTaskLogs(): ParsedLogLine[] {
     return this.records().filter((r) => r.fields.log_type === 'Task');
   }
 
@@ -99,11 +112,14 @@ export class DaemonHandle {
     return out;
   }
 
-  /** Wait (bounded) for a log record matching `pred`. */
-  async waitForLog(pred: (r: ParsedLogLine) => boolean, timeoutMs = 5000): Promise<ParsedLogLine> {
+  /**
+   * Wait (bounded) for a log record matching `pred`. Task event records other than the finish record are passed
+   * over unless `events` is set, so a test looking for "the task to this upstream" finds its one finish record.
+   */
+  async waitForLog(pred: (r: ParsedLogLine) => boolean, timeoutMs = 5000, { events = false } = {}): Promise<ParsedLogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const hit = this.records().find(pred);
+      const hit = this.records().find((r) => (events || isFinishRecord(r)) && pred(r));
       if (hit) return hit;
       if (Date.now() > deadline) throw new Error(`no matching log record within ${timeoutMs}ms; have:\n${this.stdoutLines.slice(-20).join('\n')}`);
       await sleep(25);

@@ -94,7 +94,7 @@ function assertKeys(r: ParsedLogLine, [required, optional]: [string[], string[]]
   for (const k of keys) assert.ok(required.includes(k) || optional.includes(k), `${what}: unexpected key ${k}`);
 }
 
-const taskRecords = (d: DaemonHandle, id: string) => d.taskLogs().filter((r) => r.fields.task_id === id);
+const taskRecords = (d: DaemonHandle, id: string) => d.allTaskLogs().filter((r) => r.fields.task_id === id);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Keep a tunnel busy for `ms`: 100 bytes every 100ms, each echoed back, then close our side. */
@@ -283,7 +283,7 @@ describe('task log events', () => {
     assertKeys(recs[1]!, HTTP_FORWARD_CONNECTED);
   });
 
-  it('with the keys off a task writes only its Finished record', async () => {
+  it('with the keys off a task writes its Finished record, and a tunnel the side that closed first (as g3)', async () => {
     const r = await curl(['-x', `http://127.0.0.1:${await d.port('http_off')}`, `${origin.url}/hello`]);
     assert.equal(r.status, 200);
     const { socket } = await connectTunnel(await d.port('http_off'), `127.0.0.1:${echo.port}`);
@@ -297,11 +297,20 @@ describe('task log events', () => {
     await readUntil(s, (b) => b.length >= 10);
     s.removeAllListeners('data');
     await holdOpen(s, 400);
-    await d.waitForLog(() => d.taskLogs().filter((l) => l.fields.server_name === 'socks_off' || l.fields.server_name === 'http_off').length >= 3);
+    const offLogs = () => d.allTaskLogs().filter((l) => l.fields.server_name === 'socks_off' || l.fields.server_name === 'http_off');
+    await d.waitForLog(() => offLogs().filter((l) => l.fields.task_event === 'Finished').length >= 3);
     await sleep(400);
-    const off = d.taskLogs().filter((l) => l.fields.server_name === 'socks_off' || l.fields.server_name === 'http_off');
-    assert.deepEqual(off.map((l) => l.fields.task_event), ['Finished', 'Finished', 'Finished']);
-    assert.deepEqual(off.map((l) => l.fields.task_type), ['HttpForward', 'TcpConnect', 'TcpConnect']);
+    const off = offLogs();
+    assert.deepEqual(off.filter((l) => l.fields.task_event === 'Finished').map((l) => l.fields.task_type), ['HttpForward', 'TcpConnect', 'TcpConnect']);
+    // no Created / Connected / Periodic without the keys; the forward request writes nothing but its finish
+    assert.ok(off.every((l) => ['Finished', 'ClientShutdown', 'UpstreamShutdown'].includes(String(l.fields.task_event))), JSON.stringify(off.map((l) => l.fields.task_event)));
+    assert.ok(off.every((l) => l.fields.task_type === 'TcpConnect' || l.fields.task_event === 'Finished'));
+    // each tunnel: the client closed first (holdOpen ends it), so one ClientShutdown under the tunnel's task id
+    const tunnels = off.filter((l) => l.fields.task_type === 'TcpConnect' && l.fields.task_event === 'Finished');
+    for (const t of tunnels) {
+      const shut = off.filter((l) => l.fields.task_id === t.fields.task_id && l.fields.task_event !== 'Finished');
+      assert.deepEqual(shut.map((l) => l.fields.task_event), ['ClientShutdown']);
+    }
   });
 
   it('a reload that sets flush_task_log_on_connected takes effect on the running server', async () => {
@@ -310,7 +319,7 @@ describe('task log events', () => {
     const port = await d.port('http_off');
     d.writeFile('main.yaml', mainYaml.replace(off, `${off}    flush_task_log_on_connected: true\n`));
     d.signal('SIGHUP');
-    const connected = () => d.taskLogs().some((l) => l.fields.server_name === 'http_off' && l.fields.task_event === 'Connected');
+    const connected = () => d.allTaskLogs().some((l) => l.fields.server_name === 'http_off' && l.fields.task_event === 'Connected');
     for (let i = 0; i < 50 && !connected(); i++) {
       const r = await curl(['-x', `http://127.0.0.1:${port}`, `${origin.url}/hello`]);
       assert.equal(r.status, 200);

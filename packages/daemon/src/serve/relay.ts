@@ -90,14 +90,14 @@ export class Relay {
     client.on('end', () => {
       if (this.firstEnd === undefined) {
         this.firstEnd = 'client';
-        if (task.events?.active) task.events.shutdown(task, 'ClientShutdown');
+        task.events?.shutdown(task, 'ClientShutdown');
       }
       endSoftly(upstream);
     });
     upstream.on('end', () => {
       if (this.firstEnd === undefined) {
         this.firstEnd = 'upstream';
-        if (task.events?.active) task.events.shutdown(task, 'UpstreamShutdown');
+        task.events?.shutdown(task, 'UpstreamShutdown');
       }
       endSoftly(client);
     });

@@ -203,12 +203,11 @@ export class TaskEvents {
   }
 
   /**
-   * One side of a tunnel closed while the other goes on. g3 writes these whatever its keys say; sluice writes
-   * them only on a server with one of the three keys set, so that a server with the defaults writes exactly one
-   * record per task (a second record per tunnel would double the log cost of every tunnel).
+   * One side of a tunnel closed while the other goes on. Written whatever the keys say, as g3 does: a g3 log
+   * pipeline sees the same records from sluice.
    */
   shutdown(t: TaskContext, event: 'ClientShutdown' | 'UpstreamShutdown'): void {
-    if (this.active) this.write(t, event);
+    this.write(t, event);
   }
 
   /** The task finished: no more Periodic records for it. */
