@@ -15,7 +15,8 @@ import type { AuthDenied } from '../../auth/server-auth.js';
 import type { AliveWork } from '../base-server.js';
 import { AuthFailureStreak, type AuthRefusal } from '../http/auth-refusal.js';
 import type { ClientInfo } from '../types.js';
-import { throttlesFor, type SpeedThrottle } from '../throttle.js';
+import { sliceBudgets } from '../../limit/slice-budget.js';
+import { ReadThrottle } from '../../limit/socket-throttle.js';
 import { ForwardExchange } from './forward.js';
 import type { HttpProxyServer } from './server.js';
 import { errorResponse } from './responses.js';
@@ -56,8 +57,8 @@ export class HttpProxyConnection implements AliveWork {
   /** aborts whatever is in flight (connect, tunnel setup) when the client goes away */
   inflight: AbortController | null = null;
   /** `tcp_sock_speed_limit`: client → upstream (pauses this socket) and upstream → client (pauses the upstream) */
-  readonly upThrottle: SpeedThrottle | null;
-  readonly downThrottle: SpeedThrottle | null;
+  readonly upThrottle: ReadThrottle | null;
+  readonly downThrottle: ReadThrottle | null;
   /** time the connection became ready for the next request (pipeline_wait) */
   readySince = performance.now();
   /** traffic seen since the last idle check (both directions) */
@@ -74,9 +75,9 @@ export class HttpProxyConnection implements AliveWork {
     const c = server.config;
     this.limits = { maxHeadBytes: c.reqHeadMaxBytes, maxHeaderCount: 100, maxUriLength: 8192 };
     this.reader = new HeadReader(this.limits);
-    const t = throttlesFor(c.speedLimit, () => !this.paused && !this.exchange?.upstreamNeedsDrain, () => !socket.writableNeedDrain);
-    this.upThrottle = t.up;
-    this.downThrottle = t.down;
+    const { up, down } = sliceBudgets(c.speedLimit);
+    this.upThrottle = up && new ReadThrottle(up, () => !this.paused && !this.exchange?.upstreamNeedsDrain);
+    this.downThrottle = down && new ReadThrottle(down, () => !socket.writableNeedDrain);
   }
 
   /** Resume reading the client unless the speed limit holds it paused. */

@@ -20,7 +20,8 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
-import { SpeedThrottle } from '../throttle.js';
+import { SliceBudget } from '../../limit/slice-budget.js';
+import { ReadThrottle } from '../../limit/socket-throttle.js';
 import { errorResponse, ipOfAddr, remoteConnectionInfo } from './responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
@@ -99,7 +100,7 @@ export class ForwardExchange {
   private authority = '';
   private https = false;
   /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: SpeedThrottle | null = null;
+  private drainThrottle: ReadThrottle<SliceBudget> | null = null;
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly conn: HttpProxyConnection, private readonly req: RequestHead, headBytes: number) {
@@ -623,7 +624,7 @@ export class ForwardExchange {
     task.stage = 'Relaying';
     if (limit.enabled && limit.maxUpload > 0) {
       const up = conn.upThrottle;
-      this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => !up?.blocked && conn.state !== 'closed');
+      this.drainThrottle = new ReadThrottle(new SliceBudget(limit.shiftMillis, limit.maxUpload), () => !up?.blocked && conn.state !== 'closed');
     }
     // body bytes that came with the head or during authentication
     const q = conn.takeQueued();
@@ -642,7 +643,7 @@ export class ForwardExchange {
    * whole body goes at the untrusted rate.
    */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
+    const wait = ok ? this.drainThrottle?.budget.debtMs() ?? 0 : 0;
     if (wait > 0) {
       this.drainTimer = setTimeout(() => {
         if (this.phase === 'draining') this.drainDone(true);

@@ -10,9 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, type ErrorCode } from '@sluice/common';
 import { HeadReader, HttpParseError, parseRequestHead, type HttpLimits } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
-import { SliceBucket } from '../../auth/limiter.js';
-import { throttleSocket } from '../../limit/socket-throttle.js';
-import { SpeedThrottle } from '../throttle.js';
+import { sliceBudgets } from '../../limit/slice-budget.js';
+import { ReadThrottle, throttleSocket } from '../../limit/socket-throttle.js';
 import type { TaskContext } from '../../task/task.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { AliveWork } from '../base-server.js';
@@ -52,7 +51,7 @@ export class RProxyConnection implements AliveWork {
   /** requests read on this connection */
   requestCount = 0;
   /** tcp_sock_speed_limit download: charged with upstream reads, pauses the upstream socket */
-  readonly downThrottle: SpeedThrottle | null = null;
+  readonly downThrottle: ReadThrottle | null = null;
   private kept: KeptUpstream | null = null;
   private keptTimer: NodeJS.Timeout | undefined;
   private headTimer: NodeJS.Timeout | undefined;
@@ -64,18 +63,12 @@ export class RProxyConnection implements AliveWork {
   constructor(readonly server: HttpRProxyServer, readonly socket: Socket, readonly info: ClientInfo) {
     this.limits = { maxHeadBytes: server.config.reqHeadMaxBytes, maxHeaderCount: 100, maxUriLength: 8192 };
     this.reader = new HeadReader(this.limits);
-    const l = server.config.speedLimit;
-    if (l) {
-      // upload: reads from the client pause once the slice's budget is used (a resume asked for meanwhile
-      // waits for the budget). Download: what the upstream sends is charged as it is read and pauses the
-      // upstream socket, so the kernel's window holds the origin back rather than our memory.
-      const ms = 2 ** l.shiftMillis;
-      if (l.maxUpload > 0) {
-        const up = new SliceBucket(ms, l.maxUpload);
-        throttleSocket(socket, { readWait: (n) => up.take(n), writeWait: () => 0 });
-      }
-      if (l.maxDownload > 0) this.downThrottle = new SpeedThrottle(l.maxDownload, ms, () => !socket.writableNeedDrain);
-    }
+    // upload: reads from the client pause once the slice's budget is used (a resume asked for meanwhile
+    // waits for the budget). Download: what the upstream sends is charged as it is read and pauses the
+    // upstream socket, so the kernel's window holds the origin back rather than our memory.
+    const { up, down } = sliceBudgets(server.config.speedLimit);
+    if (up) throttleSocket(socket, up, null);
+    if (down) this.downThrottle = new ReadThrottle(down, () => !socket.writableNeedDrain);
   }
 
   get idle(): boolean {

@@ -22,7 +22,8 @@ import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
 import { errorResponse } from '../http_proxy/responses.js';
-import { SpeedThrottle } from '../throttle.js';
+import { SliceBudget } from '../../limit/slice-budget.js';
+import { ReadThrottle } from '../../limit/socket-throttle.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
 
@@ -54,7 +55,7 @@ export class RProxyExchange {
   private rspTimer: NodeJS.Timeout | undefined;
   private pseudonym = '';
   /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: SpeedThrottle | null = null;
+  private drainThrottle: ReadThrottle<SliceBudget> | null = null;
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly conn: RProxyConnection, private readonly req: RequestHead, headBytes: number) {
@@ -178,7 +179,7 @@ export class RProxyExchange {
     this.writeClient(errorResponse(refused.status, false, refused.headers));
     this.phase = 'draining';
     this.reqBody = new BodyPump(this.req.bodyKind, this.req.contentLength, false, () => true, { maxLineLength: conn.server.config.bodyLineMaxLength });
-    if (limit.enabled && limit.maxUpload > 0) this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => conn.state !== 'closed');
+    if (limit.enabled && limit.maxUpload > 0) this.drainThrottle = new ReadThrottle(new SliceBudget(limit.shiftMillis, limit.maxUpload), () => conn.state !== 'closed');
     for (const piece of conn.takeQueued()) {
       if (this.phase === 'draining' && !this.reqBody.done) this.onClientData(piece);
       else conn.requeue(piece);
@@ -187,7 +188,7 @@ export class RProxyExchange {
 
   /** The refused body is read (or broke); bytes read ahead are paid for at the limit before the next request. */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
+    const wait = ok ? this.drainThrottle?.budget.debtMs() ?? 0 : 0;
     if (wait > 0) {
       this.drainTimer = setTimeout(() => {
         if (this.phase === 'draining') this.drainDone(true);
