@@ -4,7 +4,7 @@
  * (one timer per server, not per tunnel, so thousands of idle tunnels cost no timers).
  */
 import type { Socket } from 'node:net';
-import type { TcpSpeedLimit } from '@sluice/common';
+import type { TaskReason, TcpSpeedLimit } from '@sluice/common';
 import { sliceBudgets } from '../limit/slice-budget.js';
 import { ReadThrottle } from '../limit/socket-throttle.js';
 import type { ServerStats } from '../stat/server-stats.js';
@@ -14,6 +14,16 @@ import type { TaskContext } from '../task/task.js';
 const LINGER_MS = 5000;
 
 export type RelayEnd = 'client' | 'upstream' | 'client-error' | 'upstream-error' | 'idle' | 'quit';
+
+/** The task log `reason` of each way a relay ends. */
+export const RELAY_END_REASON: Readonly<Record<RelayEnd, TaskReason>> = {
+  client: 'ClosedByClient',
+  upstream: 'ClosedByUpstream',
+  'client-error': 'ClientTcpReadFailed',
+  'upstream-error': 'UpstreamReadFailed',
+  idle: 'Idle',
+  quit: 'CanceledAsServerQuit',
+};
 
 /**
  * end() a socket that may already be ended or destroyed. Calling end() on those makes Node build an error

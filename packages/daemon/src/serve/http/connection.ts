@@ -17,7 +17,7 @@ import type { ReadThrottle } from '../../limit/socket-throttle.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { TaskContext } from '../../task/task.js';
 import type { AliveWork } from '../base-server.js';
-import { errorResponse } from '../http_proxy/responses.js';
+import { errorResponse } from './responses.js';
 import type { ClientInfo } from '../types.js';
 import { AuthFailureStreak, type AuthRefusal } from './auth-refusal.js';
 

@@ -12,17 +12,17 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
   ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HeadReader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
-  LengthDecoder, parseAbsoluteTarget, parseResponseHead, STATUS_TEXT,
+  LengthDecoder, parseAbsoluteTarget, parseResponseHead,
   type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
+import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { HttpProxyConnection } from './connection.js';
-import { SliceBudget } from '../../limit/slice-budget.js';
-import { ReadThrottle } from '../../limit/socket-throttle.js';
-import { errorResponse, ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { errorResponse, ipOfAddr, remoteConnectionInfo } from '../http/responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
 
@@ -100,8 +100,8 @@ export class ForwardExchange {
   private authority = '';
   private https = false;
   /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: ReadThrottle<SliceBudget> | null = null;
-  private drainTimer: NodeJS.Timeout | undefined;
+  /** untrusted_read_speed_limit while a refused request's body is read to nothing */
+  private drain: UntrustedDrain | null = null;
 
   constructor(private readonly conn: HttpProxyConnection, private readonly req: RequestHead, headBytes: number) {
     this.task = conn.server.newHttpTask(conn);
@@ -283,7 +283,7 @@ export class ForwardExchange {
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
     const draining = this.phase === 'draining';
-    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
+    if (draining) this.drain?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
       end = this.reqDecoder.push(chunk, draining ? discard : this.writeBody);
@@ -355,7 +355,7 @@ export class ForwardExchange {
    * the upload throttle must not resume the client
    */
   get upstreamNeedsDrain(): boolean {
-    return (this.up?.socket.writableNeedDrain ?? false) || (this.drainThrottle?.blocked ?? false);
+    return (this.up?.socket.writableNeedDrain ?? false) || (this.drain?.blocked ?? false);
   }
 
   /**
@@ -398,7 +398,7 @@ export class ForwardExchange {
         return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'unexpected 101 Switching Protocols'), 502);
       }
       // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
-      if (this.req.versionMinor === 1) this.writeClient(this.buildResponseHead(rsp, true));
+      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
       if (r.rest && r.rest.length) this.handleUpstreamData(r.rest);
       return;
     }
@@ -423,7 +423,7 @@ export class ForwardExchange {
         return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
       }
     }
-    this.writeClient(this.buildResponseHead(rsp, false));
+    this.writeClient(this.responseHead(rsp));
     this.phase = 'relaying';
     if (rsp.bodyKind === 'none' || (rsp.bodyKind === 'length' && rsp.contentLength === 0)) {
       if (r.rest && r.rest.length) this.up!.socket.destroy(); // garbage after a body-less response
@@ -437,25 +437,10 @@ export class ForwardExchange {
     if (r.rest && r.rest.length) this.relayBody(r.rest);
   }
 
-  private buildResponseHead(rsp: ResponseHead, interim: boolean): Buffer {
-    const text = rsp.reason || STATUS_TEXT[rsp.status] || '';
-    let head = `HTTP/1.1 ${rsp.status} ${text}\r\n`;
-    const tokens = rsp.connectionTokens;
-    for (const h of rsp.headers) {
-      const n = h.lname;
-      if (HOP_BY_HOP.has(n)) continue;
-      if (tokens.length > 0 && tokens.includes(n)) continue;
-      head += `${h.name}: ${h.value}\r\n`;
-    }
-    if (!interim) {
-      const cfg = this.conn.server.config;
-      if (cfg.serverId !== undefined || cfg.echoChainedInfo) head += this.proxyInfoHeaders(rsp);
-      if (rsp.bodyKind === 'chunked' || this.rspRechunk) head += 'Transfer-Encoding: chunked\r\n';
-      if (!this.keepClientAfter()) head += 'Connection: close\r\n';
-      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
-    }
-    head += '\r\n';
-    return Buffer.from(head, 'latin1');
+  private responseHead(rsp: ResponseHead): Buffer {
+    const cfg = this.conn.server.config;
+    const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
+    return finalResponseHead(rsp, extra, rsp.bodyKind === 'chunked' || this.rspRechunk, this.keepClientAfter(), this.req.versionMinor === 0);
   }
 
   /**
@@ -622,10 +607,8 @@ export class ForwardExchange {
     this.writeClient(errorResponse(refused.status, false, refused.headers));
     this.phase = 'draining';
     task.stage = 'Relaying';
-    if (limit.enabled && limit.maxUpload > 0) {
-      const up = conn.upThrottle;
-      this.drainThrottle = new ReadThrottle(new SliceBudget(limit.shiftMillis, limit.maxUpload), () => !up?.blocked && conn.state !== 'closed');
-    }
+    const up = conn.upThrottle;
+    this.drain = new UntrustedDrain(limit, () => !up?.blocked && conn.state !== 'closed');
     // body bytes that came with the head or during authentication
     const q = conn.takeQueued();
     for (let i = 0; i < q.length; i++) {
@@ -638,25 +621,21 @@ export class ForwardExchange {
   }
 
   /**
-   * The refused request's body was read to its end (or broke): the task ends with its auth error. Bytes that
-   * were read ahead (while authenticating) are paid for at the limit before the next request is read, so the
-   * whole body goes at the untrusted rate.
+   * The refused request's body was read to its end (or broke): the task ends with its auth error, once what
+   * was read ahead is paid for at the limit.
    */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.budget.debtMs() ?? 0 : 0;
-    if (wait > 0) {
-      this.drainTimer = setTimeout(() => {
-        if (this.phase === 'draining') this.drainDone(true);
-      }, wait);
-      return;
-    }
-    clearTimeout(this.drainTimer);
+    if (ok && this.drain && !this.drain.paidFor(this.onDrainPaid)) return;
     this.phase = 'done';
-    this.drainThrottle?.stop();
-    this.drainThrottle = null;
+    this.drain?.stop();
+    this.drain = null;
     this.conn.server.endTask(this.task);
     this.conn.exchangeDone(ok && this.req.keepAlive);
   }
+
+  private readonly onDrainPaid = (): void => {
+    if (this.phase === 'draining') this.drainDone(true);
+  };
 
   // ---- failure paths --------------------------------------------------------------------------------------------
 
@@ -707,8 +686,7 @@ export class ForwardExchange {
     if (this.phase === 'draining') {
       // the task keeps its auth error: the client leaving is no news
       this.phase = 'done';
-      clearTimeout(this.drainTimer);
-      this.drainThrottle?.stop();
+      this.drain?.stop();
       this.conn.server.endTask(this.task);
       return;
     }

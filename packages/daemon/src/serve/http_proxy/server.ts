@@ -15,7 +15,7 @@ import { reconcileTicketer, type RollingTicketer } from '../../tls/ticketer.js';
 import type { ClientInfo } from '../types.js';
 import type { HttpProxyConfig } from './config.js';
 import { HttpProxyConnection } from './connection.js';
-import { errorResponse } from './responses.js';
+import { errorResponse } from '../http/responses.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** A client socket in its TLS handshake (HTTPS proxy); dropped when the server closes. */

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
-  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead, STATUS_TEXT,
+  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead,
   type HttpParseError, type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
@@ -21,9 +21,9 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
-import { errorResponse } from '../http_proxy/responses.js';
-import { SliceBudget } from '../../limit/slice-budget.js';
-import { ReadThrottle } from '../../limit/socket-throttle.js';
+import { errorResponse, remoteConnectionInfo } from '../http/responses.js';
+import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
 
@@ -55,8 +55,8 @@ export class RProxyExchange {
   private rspTimer: NodeJS.Timeout | undefined;
   private pseudonym = '';
   /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: ReadThrottle<SliceBudget> | null = null;
-  private drainTimer: NodeJS.Timeout | undefined;
+  /** untrusted_read_speed_limit while a refused request's body is read to nothing */
+  private drain: UntrustedDrain | null = null;
 
   constructor(private readonly conn: RProxyConnection, private readonly req: RequestHead, headBytes: number) {
     const server = conn.server;
@@ -179,7 +179,7 @@ export class RProxyExchange {
     this.writeClient(errorResponse(refused.status, false, refused.headers));
     this.phase = 'draining';
     this.reqBody = new BodyPump(this.req.bodyKind, this.req.contentLength, false, () => true, { maxLineLength: conn.server.config.bodyLineMaxLength });
-    if (limit.enabled && limit.maxUpload > 0) this.drainThrottle = new ReadThrottle(new SliceBudget(limit.shiftMillis, limit.maxUpload), () => conn.state !== 'closed');
+    this.drain = new UntrustedDrain(limit, () => conn.state !== 'closed');
     for (const piece of conn.takeQueued()) {
       if (this.phase === 'draining' && !this.reqBody.done) this.onClientData(piece);
       else conn.requeue(piece);
@@ -188,18 +188,17 @@ export class RProxyExchange {
 
   /** The refused body is read (or broke); bytes read ahead are paid for at the limit before the next request. */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.budget.debtMs() ?? 0 : 0;
-    if (wait > 0) {
-      this.drainTimer = setTimeout(() => {
-        if (this.phase === 'draining') this.drainDone(true);
-      }, wait);
-      return;
-    }
+    if (ok && this.drain && !this.drain.paidFor(this.onDrainPaid)) return;
     this.phase = 'done';
-    this.drainThrottle?.stop();
+    this.drain?.stop();
+    this.drain = null;
     this.conn.server.endTask(this.task);
     this.conn.exchangeDone(ok && this.req.keepAlive);
   }
+
+  private readonly onDrainPaid = (): void => {
+    if (this.phase === 'draining') this.drainDone(true);
+  };
 
   private async connectAndSend(): Promise<void> {
     const { conn, task } = this;
@@ -286,7 +285,7 @@ export class RProxyExchange {
     this.activity++;
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
-    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
+    if (draining) this.drain?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
       end = this.reqBody.push(chunk);
@@ -374,7 +373,7 @@ export class RProxyExchange {
     if (rsp.status < 200) {
       if (rsp.status === 101) return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'protocol upgrades are not relayed'), 502);
       // interim responses (100 Continue, 103) go on to an HTTP/1.1 client; the final one follows
-      if (this.req.versionMinor === 1) this.writeClient(this.responseHead(rsp, true));
+      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
       if (r.rest && r.rest.length > 0) this.onUpstreamData(r.rest);
       return;
     }
@@ -392,7 +391,7 @@ export class RProxyExchange {
     const rest = r.rest && r.rest.length > 0 ? r.rest : null;
     if (this.rspBody.done || !rest) {
       this.headSent = true;
-      this.writeClient(this.responseHead(rsp, false));
+      this.writeClient(this.responseHead(rsp));
       if (!this.rspBody.done) return;
       if (rest) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
       return this.responseDone();
@@ -410,7 +409,7 @@ export class RProxyExchange {
     }
     this.heldRsp = null;
     this.headSent = true;
-    let ok = this.writeClient(this.responseHead(rsp, false));
+    let ok = this.writeClient(this.responseHead(rsp));
     for (const b of held) ok = this.writeClient(b);
     if (!ok) this.up?.socket.pause();
     if (end < 0) return;
@@ -445,22 +444,10 @@ export class RProxyExchange {
     this.responseDone();
   }
 
-  private responseHead(rsp: ResponseHead, interim: boolean): Buffer {
-    let head = `HTTP/1.1 ${rsp.status} ${rsp.reason || STATUS_TEXT[rsp.status] || ''}\r\n`;
-    const tokens = rsp.connectionTokens;
-    for (const h of rsp.headers) {
-      const n = h.lname;
-      if (HOP_BY_HOP.has(n) || (tokens.length > 0 && tokens.includes(n))) continue;
-      head += `${h.name}: ${h.value}\r\n`;
-    }
-    if (!interim) {
-      const serverId = this.conn.server.config.serverId;
-      if (serverId !== undefined) head += remoteConnectionInfo(serverId, this.up!);
-      if (this.rspBody!.chunkedOut) head += 'Transfer-Encoding: chunked\r\n';
-      if (!this.keepClient()) head += 'Connection: close\r\n';
-      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
-    }
-    return Buffer.from(`${head}\r\n`, 'latin1');
+  private responseHead(rsp: ResponseHead): Buffer {
+    const serverId = this.conn.server.config.serverId;
+    const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
+    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClient(), this.req.versionMinor === 0);
   }
 
   private keepClient(): boolean {
@@ -545,8 +532,7 @@ export class RProxyExchange {
     if (this.phase === 'draining') {
       // the task keeps its auth error
       this.phase = 'done';
-      clearTimeout(this.drainTimer);
-      this.drainThrottle?.stop();
+      this.drain?.stop();
       this.conn.server.endTask(this.task);
       return;
     }
@@ -564,7 +550,6 @@ export class RProxyExchange {
 
   idleTimeout(): void {
     if (this.phase === 'draining') {
-      clearTimeout(this.drainTimer);
       this.drainDone(false);
       this.conn.socket.destroy();
       return;
@@ -588,13 +573,4 @@ function wwwAuthenticate(realm: string): string {
 function formatAuthority(site: RProxySite): string {
   const u = site.upstream;
   return u.ipFamily === 6 ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
-}
-
-/** g3's X-BD-Remote-Connection-Info: which local and remote address served this response. */
-function remoteConnectionInfo(serverId: string, up: HttpForwardConnection): string {
-  let v = serverId;
-  if (up.info.nextBindIp) v += `; bind=${up.info.nextBindIp}`;
-  if (up.info.nextBoundAddr) v += `; local=${up.info.nextBoundAddr}`;
-  if (up.info.nextPeerAddr) v += `; remote=${up.info.nextPeerAddr}`;
-  return `X-BD-Remote-Connection-Info: ${v}\r\n`;
 }
