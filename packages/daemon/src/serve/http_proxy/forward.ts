@@ -19,6 +19,7 @@ import type { AuthDenied } from '../../auth/server-auth.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
+import { BodyPump } from '../http/body-pump.js';
 import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
 import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { HttpProxyConnection } from './connection.js';
@@ -88,9 +89,7 @@ export class ForwardExchange {
   private reqBodyDone = false;
   private rspReader: HeadReader | null = null;
   private rsp: ResponseHead | null = null;
-  private rspDecoder: Decoder | null = null;
-  /** re-frame a close-delimited origin body as chunked for an HTTP/1.1 client */
-  private rspRechunk = false;
+  private rspBody: BodyPump | null = null;
   private clientWritten = false;
   private rspTimer: NodeJS.Timeout | undefined;
   private retried = false;
@@ -377,7 +376,7 @@ export class ForwardExchange {
     this.task.rRdBytes += chunk.length;
     const dt = this.conn.downThrottle;
     if (dt && this.up) dt.consume(chunk.length, this.up.socket);
-    if (this.phase === 'relaying') return this.relayBody(chunk);
+    if (this.phase === 'relaying') return this.pumpResponse(chunk);
     if (this.phase === 'done') return;
     let r;
     try {
@@ -408,39 +407,34 @@ export class ForwardExchange {
     this.task.rspStatus = rsp.status;
     this.task.durRspRecvHdr = this.task.elapsed();
     this.task.markReady();
-    if (rsp.bodyKind === 'chunked') this.rspDecoder = new ChunkedDecoder({ maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
-    else if (rsp.bodyKind === 'length') this.rspDecoder = rsp.contentLength > 0 ? new LengthDecoder(rsp.contentLength) : null;
-    this.rspRechunk = rsp.bodyKind === 'close' && this.req.versionMinor === 1;
-    // A chunked body's first bytes, when they came with the head, are checked before the head goes out: a
-    // response whose framing is broken from the start (a chunk line over body_line_max_length) still gets 502.
-    let early: Buffer[] | null = null;
-    let earlyEnd = -1;
-    if (r.rest && r.rest.length && rsp.bodyKind === 'chunked') {
-      early = [];
-      try {
-        earlyEnd = this.rspDecoder!.push(r.rest, (d) => early!.push(d));
-      } catch (e) {
-        return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-      }
-    }
-    this.writeClient(this.responseHead(rsp));
-    this.phase = 'relaying';
-    if (rsp.bodyKind === 'none' || (rsp.bodyKind === 'length' && rsp.contentLength === 0)) {
-      if (r.rest && r.rest.length) this.up!.socket.destroy(); // garbage after a body-less response
+    // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
+    const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
+    const body = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
+    this.rspBody = body;
+    const rest = r.rest && r.rest.length > 0 ? r.rest : null;
+    if (body.done || !rest) {
+      this.writeClient(this.responseHead(rsp));
+      this.phase = 'relaying';
+      if (!body.done) return;
+      if (rest) this.up!.socket.destroy(); // garbage after a body-less response
       return this.responseDone();
     }
-    if (early) {
-      for (const d of early) this.writeRspBody(d);
-      if (earlyEnd >= 0) this.rspBodyEnded(earlyEnd < r.rest!.length);
-      return;
+    // The body bytes that came with the head are decoded before the head goes out: a response whose framing is
+    // broken from the start (a chunk line over body_line_max_length) still gets 502.
+    let end: number;
+    try {
+      end = body.pushAfterHead(this.responseHead(rsp), rest);
+    } catch (e) {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
     }
-    if (r.rest && r.rest.length) this.relayBody(r.rest);
+    this.phase = 'relaying';
+    this.bodyPushed(body, end, rest.length);
   }
 
   private responseHead(rsp: ResponseHead): Buffer {
     const cfg = this.conn.server.config;
     const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
-    return finalResponseHead(rsp, extra, rsp.bodyKind === 'chunked' || this.rspRechunk, this.keepClientAfter(), this.req.versionMinor === 0);
+    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
   }
 
   /**
@@ -466,49 +460,38 @@ export class ForwardExchange {
     return out;
   }
 
-  private writeClient(buf: Buffer): boolean {
+  private readonly writeClient = (buf: Buffer): boolean => {
     this.clientWritten = true;
     this.task.cWrBytes += buf.length;
     this.conn.server.stats.outBytes += buf.length;
     return this.conn.socket.write(buf);
-  }
-
-  private readonly writeRspBody = (data: Buffer): void => {
-    if (data.length === 0) return;
-    let ok: boolean;
-    if (this.rsp!.bodyKind === 'chunked' || this.rspRechunk) {
-      this.writeClient(encodeChunkHeader(data.length));
-      this.writeClient(data);
-      ok = this.writeClient(CHUNK_CRLF);
-    } else ok = this.writeClient(data);
-    if (!ok) this.up?.socket.pause();
   };
 
-  private relayBody(chunk: Buffer): void {
-    if (!this.rspDecoder) {
-      // close-delimited: everything until the upstream closes
-      this.writeRspBody(chunk);
-      return;
-    }
+  private pumpResponse(chunk: Buffer): void {
+    const body = this.rspBody!;
     let end: number;
     try {
-      end = this.rspDecoder.push(chunk, this.writeRspBody);
+      end = body.push(chunk);
     } catch (e) {
       return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
     }
-    if (end < 0) return;
-    this.rspBodyEnded(end < chunk.length);
+    this.bodyPushed(body, end, chunk.length);
   }
 
-  private rspBodyEnded(trailingBytes: boolean): void {
-    if (this.rsp!.bodyKind === 'chunked') this.writeClient(LAST_CHUNK);
-    if (trailingBytes) this.up!.socket.destroy(); // bytes after the response: do not reuse
+  /** After body bytes went to the client: slow the upstream down if the client is full, finish at the end. */
+  private bodyPushed(body: BodyPump, end: number, pushed: number): void {
+    if (!body.flowing) {
+      body.flowing = true;
+      this.up?.socket.pause();
+    }
+    if (end < 0) return;
+    if (end < pushed) this.up!.socket.destroy(); // bytes after the response: do not reuse
     this.responseDone();
   }
 
   private readonly onUpstreamEnd = (): void => {
     if (this.phase === 'relaying' && this.rsp && this.rsp.bodyKind === 'close') {
-      if (this.rspRechunk) this.writeClient(LAST_CHUNK);
+      this.rspBody!.end();
       this.up!.socket.destroy();
       this.responseDone();
       return;
@@ -545,7 +528,7 @@ export class ForwardExchange {
 
   private keepClientAfter(): boolean {
     if (!this.req.keepAlive || !this.conn.server.online) return false;
-    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspRechunk) return false;
+    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspBody?.chunkedOut) return false;
     return true;
   }
 

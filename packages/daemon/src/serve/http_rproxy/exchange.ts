@@ -386,7 +386,7 @@ export class RProxyExchange {
     task.markReady();
     // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
     const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeRspBody, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
+    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
     this.phase = 'relaying';
     const rest = r.rest && r.rest.length > 0 ? r.rest : null;
     if (this.rspBody.done || !rest) {
@@ -398,33 +398,20 @@ export class RProxyExchange {
     }
     // The body bytes that came with the head are decoded before the head goes out, so a body whose framing is
     // broken from the start (a chunk line over body_line_max_length) still gets a clean 502.
-    const held: Buffer[] = [];
-    this.heldRsp = held;
     let end: number;
     try {
-      end = this.rspBody.push(rest);
+      end = this.rspBody.pushAfterHead(this.responseHead(rsp), rest);
     } catch (e) {
-      this.heldRsp = null;
       return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
     }
-    this.heldRsp = null;
     this.headSent = true;
-    let ok = this.writeClient(this.responseHead(rsp));
-    for (const b of held) ok = this.writeClient(b);
-    if (!ok) this.up?.socket.pause();
+    if (!this.rspBody.flowing) {
+      this.rspBody.flowing = true;
+      this.up?.socket.pause();
+    }
     if (end < 0) return;
     if (end < rest.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
     this.responseDone();
-  };
-
-  /** response body bytes for the client: held while the first ones are checked, written after the head */
-  private heldRsp: Buffer[] | null = null;
-  private readonly writeRspBody = (b: Buffer): boolean => {
-    if (this.heldRsp) {
-      this.heldRsp.push(b);
-      return true;
-    }
-    return this.writeClient(b);
   };
 
   private pumpResponse(chunk: Buffer): void {
