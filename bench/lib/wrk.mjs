@@ -32,8 +32,12 @@ export function parseWrk(out) {
   return { rps, requests, p50: pct['50'], p99: pct['99'], socketErrors, non2xx };
 }
 
-/** Run wrk for `seconds` against 127.0.0.1:port, requesting `target` (absolute URL or path). */
-export function runWrk({ port, target, headers, connections, seconds, threads = 2, core }) {
+/**
+ * Run wrk for `seconds` against 127.0.0.1:port, requesting `target` (absolute URL or path).
+ * One wrk thread: the load has one core, and two wrk threads time-sharing it (with the origin) stamp a
+ * response late whenever its thread waits for the CPU, which shows up as a p99 of the load generator's own.
+ */
+export function runWrk({ port, target, headers, connections, seconds, threads = 1, core }) {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-wrk-'));
   const script = join(dir, 'req.lua');
   writeFileSync(script, wrkScript({ target, headers }));

@@ -80,7 +80,6 @@ export class Daemon {
   private startStats(raw: unknown): void {
     const cfg = parseStatConfig(raw);
     if (!cfg) return;
-    if (cfg.target.kind === 'udp' && cfg.target.bindIp) this.plog.warn('stat: bind_ip is not applied (the StatsD client binds no source address)');
     let warned = false;
     this.statsd = new StatsEmitter(cfg, this.runtime, this.opts.groupName, (e) => {
       // a missing collector must not flood the process log: say it once

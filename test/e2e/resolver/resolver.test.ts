@@ -14,7 +14,7 @@ describe('c-ares resolver with a real DNS server', () => {
   let port: number;
 
   before(async () => {
-    dns = await startDnsmasq({ 'origin.sluice.test': ['127.0.0.1'], 'v6only.sluice.test': ['::1'] });
+    dns = await startDnsmasq({ 'origin.sluice.test': ['127.0.0.1'], 'v6only.sluice.test': ['::1'], 'dual.sluice.test': ['127.0.0.1', '::1'] });
     origin = await startOrigin();
     d = await startDaemon({
       files: {
@@ -97,5 +97,10 @@ server:
     assert.equal(r.stdout.trim(), '127.0.0.1');
     const v6 = await runCtl(['-C', d.controlDir, '-p', String(d.pid), 'resolver', 'local-dns', 'query', 'v6only.sluice.test', '-s', 'ipv6only']);
     assert.equal(v6.stdout.trim(), '::1');
+    // the strategy picks the families asked for, however g3 spells it
+    for (const [s, want] of [['Ipv6Only', '::1'], ['ipv4_only', '127.0.0.1'], ['ipv6-only', '::1']]) {
+      const q = await runCtl(['-C', d.controlDir, '-p', String(d.pid), 'resolver', 'local-dns', 'query', 'dual.sluice.test', '-s', s!]);
+      assert.equal(q.stdout.trim(), want, `${s}: ${q.stdout}${q.stderr}`);
+    }
   });
 });

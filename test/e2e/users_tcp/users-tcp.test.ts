@@ -211,7 +211,8 @@ describe('users_tcp', () => {
     const nokeep = await curl(['-x', proxy, '-U', 'nokeep:x', ...urls]);
     assert.equal(nokeep.code, 0, nokeep.stderr);
     const nokeepConns = origin.connections - before;
-    assert.equal(plainConns, 1, 'kept alive: one origin connection for three requests');
+    // a user without overrides shares the server's kept connections, so one kept by an earlier test may serve all three
+    assert.ok(plainConns <= 1, `kept alive: at most one new origin connection for three requests, saw ${plainConns}`);
     assert.equal(nokeepConns, 3, 'keepalive off: one origin connection per request');
   });
 });

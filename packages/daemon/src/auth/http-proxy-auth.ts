@@ -9,16 +9,21 @@ import type { TaskContext, Upstream } from '../task/task.js';
 import { authorizeHttpRequest, type AuthDenied } from './server-auth.js';
 import { User } from './user.js';
 
-export async function authorizeHttpProxyRequest(
+/**
+ * Returns null when the request may go on, else what to answer. Synchronous for a keep-alive request whose
+ * credentials this connection already verified (no promise per request); a promise only when a password is
+ * checked or a blocked user's answer waits.
+ */
+export function authorizeHttpProxyRequest(
   runtime: Runtime, conn: HttpProxyConnection, req: RequestHead, task: TaskContext, requestType: ProxyRequestType, upstream: Upstream,
-): Promise<AuthDenied | null> {
+): AuthDenied | null | Promise<AuthDenied | null> {
   let proxyAuthorization: string | undefined;
   let userAgent: string | undefined;
   for (const h of req.headers) {
     if (h.lname === 'proxy-authorization') proxyAuthorization ??= h.value;
     else if (h.lname === 'user-agent') userAgent ??= h.value;
   }
-  const r = await authorizeHttpRequest(runtime, conn.server.config.auth, task, {
+  const r = authorizeHttpRequest(runtime, conn.server.config.auth, task, {
     serverName: conn.server.name,
     requestType,
     clientIp: conn.info.clientIp,
@@ -29,8 +34,12 @@ export async function authorizeHttpProxyRequest(
     connection: conn,
     proxyAuthorization,
   });
-  // the user's log_uri_max_chars replaces the server's
+  return r instanceof Promise ? r.then((a) => afterAuth(a, req, task)) : afterAuth(r, req, task);
+}
+
+function afterAuth(r: User | AuthDenied, req: RequestHead, task: TaskContext): AuthDenied | null {
   if (!(r instanceof User)) return r;
+  // the user's log_uri_max_chars replaces the server's
   const max = r.config.logUriMaxChars;
   if (max !== undefined && task instanceof HttpForwardTask) task.uri = loggedUri(req.target, max);
   return null;

@@ -15,9 +15,10 @@ const basicFields: Record<string, FieldSchema> = {
       '`request_rate_limit` (alias request_limit_quota), `request_max_alive` (alias request_alive_max); `resolve_strategy`, `resolve_redirection`; ' +
       '`explicit_sites` (list of `{id, exact_match, child_match, subnet_match, emit_stats, resolve_strategy, http_rsp_header_recv_timeout}`, counted apart); ' +
       '`log_rate_limit`, `log_uri_max_chars`; `match_by_facts` (facts groups); per-user overrides `tcp_connect` (caps the direct escaper\'s), ' +
-      '`tcp_remote_keepalive`, `tcp_remote_misc_opts`, `tcp_client_misc_opts`, `udp_client_misc_opts` (what Node can set: keepalive idle time, no_delay, UDP TTL; ' +
-      'other options load with a warning and are not applied), `udp_remote_misc_opts` (accepted, not applied), `http_upstream_keepalive`, `http_rsp_header_recv_timeout`, ' +
-      '`task_idle_max_count`, `socks_use_udp_associate`; accepted for g3 compatibility: `audit`, `egress_path_id_map`, `egress_path_value_map`. ' +
+      '`tcp_remote_keepalive`, `tcp_remote_misc_opts`, `tcp_client_misc_opts`, `udp_client_misc_opts`, `udp_remote_misc_opts` (what Node can set: keepalive idle time, no_delay, UDP TTL; ' +
+      'other options load with a warning and are not applied), `http_upstream_keepalive`, `http_rsp_header_recv_timeout`, ' +
+      '`task_idle_max_count`, `socks_use_udp_associate`, `egress_path_id_map` (escaper name → string id, in place of the client\'s own choice); ' +
+      'accepted for g3 compatibility: `audit`, `egress_path_value_map`. ' +
       'Static users win over dynamic users of the same name. See doc/users.md.',
   ),
   anonymous_user: userMap('The user for requests without credentials or with an unknown user name (its token is ignored).'),

@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import { SocksReply } from '@sluice/common';
 import type { ParseContext } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { EgressPathSelection } from '../escape/egress-path.js';
 import { TaskContext } from '../task/task.js';
 import { BasicUserGroup } from './group.js';
 import { parseUserGroupConfig } from './group-config.js';
-import { authenticateUser, authorizeTask } from './server-auth.js';
+import { authenticateUser, authorizeTask, ConnAuthMemo } from './server-auth.js';
 
 const ctx = { baseDir: '/tmp', fail: (_p: string[], why: string) => { throw new Error(why); } } as unknown as ParseContext;
 
@@ -81,4 +82,80 @@ test('authorizeTask: SOCKS request types, destinations and alive counting', asyn
   assert.equal((tcp.stats as { outBytes: number }).outBytes, 7);
   const upstreamEntry = entries.find((e) => e.escaper === 'direct')!;
   assert.equal((upstreamEntry.stats as { upstreamInBytes: number }).upstreamInBytes, 5);
+});
+
+test('authorizeTask: egress_path_id_map replaces the client\'s own choice, keeps username-param upstreams', async () => {
+  const g = new BasicUserGroup(cfg({
+    name: 'g',
+    static_users: [
+      { name: 'mapped', token: null, egress_path_id_map: { pick: 'e3', float: 7 } },
+      { name: 'plain', token: null },
+    ],
+  }), runtimeWith([]));
+  const input = { serverName: 'http', requestType: 'HttpForward' as const, clientIp: '127.0.0.1', upstream: up('example.net', 80), newConnection: true };
+  const t1 = task();
+  assert.equal(await authorizeTask(g.user('mapped')!, t1, input), null);
+  assert.equal(t1.egressPath?.selectStringId('pick'), 'e3');
+  assert.equal(t1.egressPath?.selectStringId('float'), '7', 'a number id is kept as its text');
+  assert.equal(t1.egressPath?.fromUser, true);
+  const t2 = task();
+  assert.equal(await authorizeTask(g.user('mapped')!, t2, input), null);
+  assert.equal(t2.egressPath, t1.egressPath, 'one selection object shared by the user\'s tasks');
+
+  // a header number id read before the auth step is dropped; an upstream from username params is kept
+  const t3 = task();
+  t3.egressPath = new EgressPathSelection();
+  t3.egressPath.setNumberId('pick', 2);
+  t3.egressPath.setUpstream('proxy', { host: 'peer.local', port: 8080, ipFamily: 0 });
+  assert.equal(await authorizeTask(g.user('mapped')!, t3, input), null);
+  assert.equal(t3.egressPath?.selectNumberId('pick', 3), undefined);
+  assert.equal(t3.egressPath?.selectStringId('pick'), 'e3');
+  assert.deepEqual(t3.egressPath?.selectUpstream('proxy'), { host: 'peer.local', port: 8080, ipFamily: 0 });
+  assert.notEqual(t3.egressPath, t1.egressPath, 'the shared selection is never written to');
+  assert.equal(t1.egressPath?.selectUpstream('proxy'), undefined);
+
+  // a user without a map leaves the client's choice alone
+  const t4 = task();
+  t4.egressPath = new EgressPathSelection();
+  t4.egressPath.setNumberId('pick', 2);
+  assert.equal(await authorizeTask(g.user('plain')!, t4, input), null);
+  assert.equal(t4.egressPath.selectNumberId('pick', 3), 1);
+});
+
+test('egress_path_id_map values must be string ids', () => {
+  assert.throws(() => cfg({ name: 'g', static_users: [{ name: 'u', token: null, egress_path_id_map: { pick: ['a'] } }] }), /egress_path_id_map\.pick/);
+  assert.throws(() => cfg({ name: 'g', static_users: [{ name: 'u', token: null, egress_path_id_map: 'e3' }] }), /egress_path_id_map must be a map/);
+});
+
+test('authorizeTask with a connection memo: the same answers as without, per host and per user', async () => {
+  const g = new BasicUserGroup(cfg({
+    name: 'g',
+    static_users: [
+      { name: 'a', token: null, dst_host_filter_set: { exact: ['ok.example'] } },
+      { name: 'b', token: null },
+    ],
+  }), runtimeWith([]));
+  const memo = new ConnAuthMemo();
+  const input = (host: string) => ({ serverName: 'http', requestType: 'HttpForward' as const, clientIp: '127.0.0.1', upstream: up(host, 80), newConnection: false });
+  const run = (user: string, host: string) => {
+    const t = task();
+    const r = authorizeTask(g.user(user)!, t, input(host), false, memo);
+    assert.ok(!(r instanceof Promise), 'answered synchronously');
+    t.onFinish?.(t);
+    return r === null ? 'ok' : r.code;
+  };
+  assert.equal(run('a', 'ok.example'), 'ok');
+  assert.equal(run('a', 'ok.example'), 'ok', 'remembered answer');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION', 'remembered refusal');
+  assert.equal(run('b', 'no.example'), 'ok', 'another user on the connection is checked by its own rules');
+  assert.equal(run('a', 'no.example'), 'FORBIDDEN_DESTINATION');
+  // counters follow the user and request type even though the memo caches them
+  const statsA = g.user('a')!.statsFor('http', 'http_forward');
+  const statsB = g.user('b')!.statsFor('http', 'http_forward');
+  assert.equal(statsA.requestTotal, 2);
+  assert.equal(statsA.forbiddenDestDenied, 3);
+  assert.equal(statsB.requestTotal, 1);
+  assert.equal(statsA.requestAlive, 0, 'each finished task gave its slot back');
+  assert.equal(statsB.requestAlive, 0);
 });

@@ -10,6 +10,7 @@
 import { applyUsernameEgress } from './username-egress.js';
 import type { Socket } from 'node:net';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
+import { EgressPathSelection } from '../escape/egress-path.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { UserRequestType, UserStats } from '../stat/user-stats.js';
 import type { TaskContext, Upstream } from '../task/task.js';
@@ -98,15 +99,61 @@ function deny(stats: UserStats, field: keyof UserStats, code: 'FORBIDDEN_BY_RULE
 }
 
 /**
+ * What a client connection remembers between its tasks, so a keep-alive request repeats no lookup: the last
+ * verified Proxy-Authorization and its user (HTTP), the user's counters for the last server and request type,
+ * and whether the client socket already carries this user's speed limits and socket options.
+ */
+export class ConnAuthMemo {
+  header: string | undefined = undefined;
+  generation = -1;
+  user: User | undefined = undefined;
+  statsUser: User | undefined = undefined;
+  statsServer = '';
+  statsTag: UserRequestType | undefined = undefined;
+  stats: UserStats | undefined = undefined;
+  finisher: ((t: TaskContext) => void) | undefined = undefined;
+  socketUser: User | undefined = undefined;
+  /** the user's dst_host_filter_set answer for the last host (a user's config never changes in place) */
+  hostUser: User | undefined = undefined;
+  host = '';
+  hostForbidden = false;
+}
+
+function hostForbidden(user: User, filter: NonNullable<User['config']['dstHostFilter']>, host: string, memo: ConnAuthMemo | undefined): boolean {
+  if (memo && memo.hostUser === user && memo.host === host) return memo.hostForbidden;
+  const forbidden = isForbidden(filter.check(host));
+  if (memo) {
+    memo.hostUser = user;
+    memo.host = host;
+    memo.hostForbidden = forbidden;
+  }
+  return forbidden;
+}
+
+function countersOf(user: User, server: string, tag: UserRequestType, memo: ConnAuthMemo | undefined): UserStats {
+  if (memo && memo.statsUser === user && memo.statsTag === tag && memo.statsServer === server) return memo.stats!;
+  const stats = user.statsFor(server, tag);
+  if (memo) {
+    memo.statsUser = user;
+    memo.statsServer = server;
+    memo.statsTag = tag;
+    memo.stats = stats;
+    memo.finisher = plainFinishers.get(stats) ?? cachedFinisher(user, stats);
+  }
+  return stats;
+}
+
+/**
  * May `user` run this task? Checks in g3's order; on success the task carries the user (name in the task
  * log, user counters at finish, resolve overrides for the escaper). A blocked user is answered only after
- * its `block_and_delay`. Returns null when allowed.
+ * its `block_and_delay`. Returns null when allowed. `memo` (one per client connection) saves the lookups a
+ * connection's next task would repeat; every check still runs per task.
  */
 export function authorizeTask(
-  user: User, task: TaskContext, input: TaskAuthInput, newConnection = input.newConnection,
+  user: User, task: TaskContext, input: TaskAuthInput, newConnection = input.newConnection, memo?: ConnAuthMemo,
 ): SluiceError | null | Promise<SluiceError | null> {
   const c = user.config;
-  const stats = user.statsFor(input.serverName, input.requestType ? REQUEST_TAG[input.requestType] : 'tcp_connect');
+  const stats = countersOf(user, input.serverName, input.requestType ? REQUEST_TAG[input.requestType] : 'tcp_connect', memo);
   task.user = user.name;
   task.userGroup = user.groupName;
   if (newConnection) stats.connTotal++;
@@ -139,7 +186,7 @@ export function authorizeTask(
   if (up && c.dstPortFilter && isForbidden(c.dstPortFilter.check(up.port))) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `port ${up.port} is forbidden for user '${user.name}'`);
   }
-  if (up && c.dstHostFilter && isForbidden(c.dstHostFilter.check(up.host))) {
+  if (up && c.dstHostFilter && hostForbidden(user, c.dstHostFilter, up.host, memo)) {
     return deny(stats, 'forbiddenDestDenied', 'FORBIDDEN_DESTINATION', `host ${up.host} is forbidden for user '${user.name}'`);
   }
   // allowed: the task now counts as the user's
@@ -153,11 +200,20 @@ export function authorizeTask(
   }
   user.aliveRequests++;
   task.userResolve = user.overridesFor(site);
-  if (input.clientSocket) {
+  // g3: the user's egress_path_id_map replaces what the client chose (its selection header)
+  if (user.egressPath) {
+    const own = task.egressPath;
+    task.egressPath = own?.hasUpstreams ? EgressPathSelection.forUser(c.egressPathIdMap!, own) : user.egressPath;
+  }
+  // speed limits and socket options stay on the socket: set once per (connection, user)
+  if (input.clientSocket && (!memo || memo.socketUser !== user)) {
     throttleClientSocket(input.clientSocket, user);
     if (c.tcpClientMiscOpts) applyClientTcpOpts(input.clientSocket, c.tcpClientMiscOpts);
+    if (memo) memo.socketUser = user;
   }
-  task.onFinish = siteStats ? taskFinisher(user, stats, siteStats) : (plainFinishers.get(stats) ?? cachedFinisher(user, stats));
+  task.onFinish = siteStats
+    ? taskFinisher(user, stats, siteStats)
+    : (memo?.stats === stats ? memo.finisher! : plainFinishers.get(stats) ?? cachedFinisher(user, stats));
   return null;
 }
 
@@ -200,14 +256,17 @@ function cachedFinisher(user: User, stats: UserStats): (t: TaskContext) => void 
 
 // ---- HTTP ------------------------------------------------------------------------------------------------
 
-interface ConnAuth {
-  header: string;
-  user: User;
-  generation: number;
-}
+/** Per client connection (the key object lives exactly as long as the connection). */
+const connAuth = new WeakMap<object, ConnAuthMemo>();
 
-/** Per client connection: the last verified Proxy-Authorization and its user. */
-const connAuth = new WeakMap<object, ConnAuth>();
+function memoOf(connection: object): ConnAuthMemo {
+  let m = connAuth.get(connection);
+  if (!m) {
+    m = new ConnAuthMemo();
+    connAuth.set(connection, m);
+  }
+  return m;
+}
 const realmHeaders = new Map<string, string>();
 
 function proxyAuthenticate(realm: string): string {
@@ -258,24 +317,25 @@ export function authorizeHttpRequest(
   const stats = runtime.server(input.serverName)?.stats;
   if (!g) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', `user group '${auth.userGroup}' does not exist`));
   const header = input.proxyAuthorization;
+  const memo = memoOf(input.connection);
   if (header === undefined) {
     const anon = g.anonymousUser();
     if (!anon) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_REQUIRED', 'proxy authentication required'));
-    return authorizeKnownUser(runtime, auth, task, input, anon, header, input.newConnection, stats);
+    return authorizeKnownUser(runtime, auth, task, input, anon, header, input.newConnection, stats, memo);
   }
-  const cached = connAuth.get(input.connection);
-  if (cached && cached.header === header && cached.generation === g.generation) {
-    // the keep-alive fast path: same header as verified before on this connection, nothing to hash or await
+  if (memo.header === header && memo.generation === g.generation) {
+    // the keep-alive fast path: the same header as verified before on this connection, nothing to decode,
+    // hash or await
     if (task.usernameParams === undefined && auth.usernameParams) splitParams(auth, decodeBasic(header)?.user ?? '', task);
-    return authorizeKnownUser(runtime, auth, task, input, cached.user, header, false, stats);
+    return authorizeKnownUser(runtime, auth, task, input, memo.user!, header, false, stats, memo);
   }
-  return authenticateHttpRequest(runtime, auth, task, input, g, header, cached, stats);
+  return authenticateHttpRequest(runtime, auth, task, input, g, header, memo, stats);
 }
 
 /** A header not verified on this connection yet: check the credentials against the group, then authorize. */
 async function authenticateHttpRequest(
   runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput, g: BasicUserGroup, header: string,
-  cached: ConnAuth | undefined, stats: ServerStatsLike | undefined,
+  memo: ConnAuthMemo, stats: ServerStatsLike | undefined,
 ): Promise<User | AuthDenied> {
   const cred = decodeBasic(header);
   if (!cred) return authFailed(stats, auth, new SluiceError('CLIENT_AUTH_FAILED', 'unsupported Proxy-Authorization (Basic expected)'));
@@ -287,23 +347,25 @@ async function authenticateHttpRequest(
     return authFailed(stats, auth, r.error);
   }
   const user = r.user;
-  const newConnection = !cached || cached.user !== user;
-  connAuth.set(input.connection, { header, user, generation: g.generation });
-  return authorizeKnownUser(runtime, auth, task, input, user, header, newConnection, stats);
+  const newConnection = memo.user !== user;
+  memo.header = header;
+  memo.user = user;
+  memo.generation = g.generation;
+  return authorizeKnownUser(runtime, auth, task, input, user, header, newConnection, stats, memo);
 }
 
 type ServerStatsLike = { forbiddenAuthFailed: number; forbiddenDestDenied: number; forbiddenUserBlocked: number };
 
 function authorizeKnownUser(
   runtime: Runtime, auth: ServerAuthConfig, task: TaskContext, input: HttpAuthInput, user: User, header: string | undefined,
-  newConnection: boolean, stats: ServerStatsLike | undefined,
+  newConnection: boolean, stats: ServerStatsLike | undefined, memo: ConnAuthMemo,
 ): User | AuthDenied | Promise<User | AuthDenied> {
   if (header !== undefined && auth.usernameParams) {
     const escaper = (runtime.server(input.serverName)?.config as { escaper?: string } | undefined)?.escaper;
     const bad = applyUsernameEgress(auth, decodeBasic(header)?.user ?? '', 'http', escaper, task);
     if (bad) return { error: bad, status: 400, headers: '' };
   }
-  const err = authorizeTask(user, task, input, newConnection);
+  const err = authorizeTask(user, task, input, newConnection, memo);
   return err instanceof Promise ? err.then((e) => httpAnswer(user, e, stats)) : httpAnswer(user, err, stats);
 }
 

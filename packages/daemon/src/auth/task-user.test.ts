@@ -4,7 +4,7 @@ import { parseConnectTuning } from '../escape/direct_fixed/config.js';
 import { TaskContext } from '../task/task.js';
 import { buildTaskOverrides, userConnectOptions } from './task-user.js';
 import { parseUserConfig } from './user-config.js';
-import { unappliedUserOptions } from './user-socket-opts.js';
+import { remoteUdpTtl, unappliedUserOptions } from './user-socket-opts.js';
 
 function taskOf(user: Record<string, unknown>): TaskContext {
   const t = new TaskContext('TcpConnect', 's', 'HttpProxy', '', '');
@@ -37,9 +37,22 @@ test('options Node cannot set are listed by key and option', () => {
     tcp_remote_misc_opts: { no_delay: true, tos: 16, mark: 3 },
     tcp_remote_keepalive: { enable: true, probe_count: 3 },
     udp_client_misc_opts: { ttl: 9 },
-    udp_remote_misc_opts: { hop_limit: 9 },
+    udp_remote_misc_opts: { hop_limit: 9, tos: 8 },
   });
   assert.deepEqual(unappliedUserOptions(c), [
-    'tcp_remote_misc_opts.type_of_service', 'tcp_remote_misc_opts.netfilter_mark', 'tcp_remote_keepalive.probe_count', 'udp_remote_misc_opts.hop_limit',
+    'tcp_remote_misc_opts.type_of_service', 'tcp_remote_misc_opts.netfilter_mark', 'tcp_remote_keepalive.probe_count', 'udp_remote_misc_opts.type_of_service',
   ]);
+});
+
+test('udp_remote_misc_opts: the remote UDP socket takes the smaller TTL of the escaper and the user', () => {
+  const u = parseUserConfig({ name: 'u', token: null, udp_remote_misc_opts: { ttl: 20, hop_limit: 30 } });
+  const o = buildTaskOverrides(u);
+  assert.deepEqual(o?.udpRemoteMiscOpts, { timeToLive: 20, hopLimit: 30 });
+  assert.equal(remoteUdpTtl(undefined, o?.udpRemoteMiscOpts, false), 20, 'the user alone');
+  assert.equal(remoteUdpTtl(undefined, o?.udpRemoteMiscOpts, true), 30, 'IPv6 takes hop_limit');
+  assert.equal(remoteUdpTtl({ timeToLive: 8 }, o?.udpRemoteMiscOpts, false), 8, 'the escaper caps the user');
+  assert.equal(remoteUdpTtl({ timeToLive: 64 }, o?.udpRemoteMiscOpts, false), 20);
+  assert.equal(remoteUdpTtl({ timeToLive: 64 }, undefined, false), 64, 'no user value: the escaper\'s');
+  assert.equal(remoteUdpTtl({ timeToLive: 64 }, undefined, true), 64, 'either key stands in for the other');
+  assert.equal(remoteUdpTtl(undefined, undefined, false), undefined);
 });

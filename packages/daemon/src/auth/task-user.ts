@@ -1,11 +1,11 @@
 /**
  * What a task carries from its user for the code after the auth step: escapers (resolve_strategy and
  * resolve_redirection override the escaper's own; tcp_connect caps the escaper's; tcp_remote_keepalive and
- * tcp_remote_misc_opts.no_delay go on the upstream socket), the relay (task_idle_max_count) and http_proxy
+ * tcp_remote_misc_opts.no_delay go on the upstream socket, udp_remote_misc_opts' TTL on remote UDP sockets), the relay (task_idle_max_count) and http_proxy
  * (http_upstream_keepalive, http_rsp_header_recv_timeout). Built once per user (and explicit site), so the
  * auth step only hands over a reference.
  */
-import type { HttpKeepalive, ResolveRedirection, ResolveRedirectionTarget, ResolveStrategy, TcpConnect } from '@sluice/common';
+import type { HttpKeepalive, ResolveRedirection, ResolveRedirectionTarget, ResolveStrategy, TcpConnect, UdpMiscOpts } from '@sluice/common';
 import type { DirectConnectOptions } from '../escape/direct-connect.js';
 import type { TaskContext } from '../task/task.js';
 import type { UserConfig, UserSiteConfig } from './user-config.js';
@@ -21,6 +21,8 @@ export interface UserTaskOverrides {
   /** the site's, else the user's; replaces the server's rsp_header_recv_timeout */
   readonly httpRspHeadTimeoutMs: number | undefined;
   readonly httpUpstreamKeepalive: HttpKeepalive | undefined;
+  /** udp_remote_misc_opts: the escaper's remote UDP sockets take the smaller TTL / hop limit */
+  readonly udpRemoteMiscOpts: UdpMiscOpts | undefined;
 }
 
 /** The older name, kept for the task field `userResolve`. */
@@ -38,6 +40,7 @@ export function buildTaskOverrides(c: UserConfig, site?: UserSiteConfig): UserTa
     idleMaxCount: c.taskIdleMaxCount,
     httpRspHeadTimeoutMs: site?.httpRspHeadTimeoutMs ?? c.httpRspHeadTimeoutMs,
     httpUpstreamKeepalive: c.httpUpstreamKeepalive,
+    udpRemoteMiscOpts: c.udpRemoteMiscOpts,
   };
   for (const v of Object.values(o)) if (v !== undefined) return Object.freeze(o);
   return undefined;

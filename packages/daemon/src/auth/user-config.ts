@@ -74,6 +74,8 @@ export interface UserConfig {
   readonly socksUseUdpAssociate: boolean;
   readonly httpRspHeadTimeoutMs: number | undefined;
   readonly explicitSites: readonly UserSiteConfig[];
+  /** egress_path_id_map: escaper name → string id (g3's "string id" egress path selection) */
+  readonly egressPathIdMap: ReadonlyMap<string, string> | undefined;
   readonly matchByFacts: readonly UserFact[];
   /** accepted with g3's syntax and kept as parsed (audit, egress path maps) */
   readonly socketOptions: Readonly<Record<string, unknown>>;
@@ -167,6 +169,19 @@ function parseFact(v: unknown): UserFact {
   }
 }
 
+/** `{<escaper name>: <id>}`; the id is a string (a number is taken as its decimal text, as g3's YAML reader does). */
+function parseEgressPathIdMap(v: unknown): ReadonlyMap<string, string> {
+  if (!isMap(v)) throw new ValueError(`egress_path_id_map must be a map of escaper name to id, got ${describe(v)}`);
+  const m = new Map<string, string>();
+  for (const [escaper, id] of Object.entries(v)) {
+    if (escaper === '') throw new ValueError('egress_path_id_map: empty escaper name');
+    if (typeof id === 'string' && id !== '') m.set(escaper, id);
+    else if (typeof id === 'number' && Number.isInteger(id) && id >= 0) m.set(escaper, String(id));
+    else throw new ValueError(`egress_path_id_map.${escaper} must be a non-empty string id, got ${describe(id)}`);
+  }
+  return m;
+}
+
 /**
  * Parse one user. `anonymous` makes the token `null` whatever was written (g3's set_no_password for the
  * anonymous and unmanaged users).
@@ -237,7 +252,7 @@ export function parseUserConfig(v: unknown, anonymous = false): UserConfig {
     },
     match_by_facts: (x) => list(x).forEach((f, i) => within(i, () => facts.push(parseFact(f)))),
     audit: keep('audit', (x) => x),
-    egress_path_id_map: keep('egress_path_id_map', (x) => x),
+    egress_path_id_map: set('egressPathIdMap', parseEgressPathIdMap),
     egress_path_value_map: keep('egress_path_value_map', (x) => x),
   });
   if (typeof c.name !== 'string' || c.name === '') throw new ValueError('user needs a name');

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { UserStats, type UserRequestType, type UserStatsEntry } from '../stat/user-stats.js';
 import { DatagramBucket } from '../limit/datagram-limit.js';
+import { EgressPathSelection } from '../escape/egress-path.js';
 import { ByteBucket, RateLimiter } from './limiter.js';
 import { buildTaskOverrides, type UserTaskOverrides } from './task-user.js';
 import { tokenIsSlow, verifyToken } from './token.js';
@@ -27,6 +28,8 @@ export class User {
   readonly udpDownloadBucket: DatagramBucket | undefined;
   /** what this user's tasks carry for escapers, relays and http_proxy; undefined when nothing is overridden */
   readonly taskOverrides: UserTaskOverrides | undefined;
+  /** egress_path_id_map as a selection shared by this user's tasks (undefined without a map) */
+  readonly egressPath: EgressPathSelection | undefined;
   private readonly siteOverrides = new Map<string, UserTaskOverrides | undefined>();
   aliveRequests = 0;
   /** client-side counters per server, then request type (nested maps: no key string built per request) */
@@ -47,6 +50,7 @@ export class User {
     this.udpUploadBucket = c.udpAllUploadSpeedLimit && new DatagramBucket(c.udpAllUploadSpeedLimit);
     this.udpDownloadBucket = c.udpAllDownloadSpeedLimit && new DatagramBucket(c.udpAllDownloadSpeedLimit);
     this.taskOverrides = buildTaskOverrides(c);
+    this.egressPath = c.egressPathIdMap && c.egressPathIdMap.size > 0 ? EgressPathSelection.forUser(c.egressPathIdMap) : undefined;
   }
 
   /** The overrides of a task going to `site` (built once per site). */
@@ -106,8 +110,10 @@ export class User {
     }
   }
 
-  isExpired(now = Date.now()): boolean {
-    return this.config.expireAt !== undefined && now >= this.config.expireAt;
+  isExpired(now?: number): boolean {
+    // the clock is read only for a user that has an expiry
+    const at = this.config.expireAt;
+    return at !== undefined && (now ?? Date.now()) >= at;
   }
 
   /**

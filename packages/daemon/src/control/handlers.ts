@@ -85,8 +85,9 @@ export function controlHandlers(d: Daemon): Record<string, (params: any) => unkn
       const r = d.runtime.gen?.maps.resolver.get(String(p.name));
       if (!r) throw new Error(`no resolver named '${String(p.name)}'`);
       const res = r as unknown as import('../resolve/types.js').Resolver;
-      const strategy = String(p.strategy ?? 'ipv4_first').toLowerCase().replace('-', '_');
-      const fams: Array<4 | 6> = strategy === 'ipv4_only' ? [4] : strategy === 'ipv6_only' ? [6] : strategy === 'ipv6_first' ? [6, 4] : [4, 6];
+      // g3 spells these Ipv4Only, ipv4_only or ipv4-only alike
+      const strategy = String(p.strategy ?? 'ipv4first').toLowerCase().replace(/[-_]/g, '');
+      const fams: Array<4 | 6> = strategy === 'ipv4only' ? [4] : strategy === 'ipv6only' ? [6] : strategy === 'ipv6first' ? [6, 4] : [4, 6];
       const ips: string[] = [];
       let err: string | undefined;
       for (const f of fams) {

@@ -9,6 +9,27 @@ export class EgressPathSelection {
   private readonly strings = new Map<string, string>();
   private readonly upstreams = new Map<string, { host: string; port: number; ipFamily: 0 | 4 | 6 }>();
 
+  /**
+   * `fromUser`: the selection comes from the user's egress_path_id_map. As in g3, it then stands in for the
+   * client's own choice (http_proxy's selection header), and one object is shared by the user's tasks.
+   */
+  constructor(readonly fromUser = false) {}
+
+  /**
+   * A user's selection for a task that already chose something: the user's string ids; of the task's own
+   * choice only the upstream overrides (username params) are kept, which g3 keeps apart from the selection.
+   */
+  static forUser(ids: ReadonlyMap<string, string>, task?: EgressPathSelection): EgressPathSelection {
+    const s = new EgressPathSelection(true);
+    for (const [escaper, id] of ids) s.strings.set(escaper, id);
+    if (task) for (const [escaper, ups] of task.upstreams) s.upstreams.set(escaper, ups);
+    return s;
+  }
+
+  get hasUpstreams(): boolean {
+    return this.upstreams.size > 0;
+  }
+
   setNumberId(escaper: string, id: number): void {
     this.numbers.set(escaper, id);
   }

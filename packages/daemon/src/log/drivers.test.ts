@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeDebug, formatDuration, formatRfc3164Time, formatTimestamp } from './format.js';
+import { escapeDebug, formatDuration, formatRfc3164Time, formatStdoutTime, formatTimestamp } from './format.js';
 import { formatJournal, journalKey, JournalDriver } from './journal-driver.js';
 import { parseLogConfig } from './log-config.js';
 import { decodeMsgpack, MsgpackWriter } from './msgpack.js';
@@ -36,6 +36,28 @@ describe('value formats', () => {
     assert.equal(escapeDebug('a"d"\ta'), 'a\\"d\\"\\ta');
     assert.equal(escapeDebug('时间\t"Time"'), '时间\\t\\"Time\\"');
     assert.equal(escapeDebug('plain'), 'plain');
+  });
+  it('cached per-second prefixes give what formatting each time from scratch gives', () => {
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const base = Date.UTC(2024, 11, 31, 23, 59, 58);
+    // in and out of order, across a second, a minute and a year boundary
+    for (const off of [0, 1, 999, 1000, 1001, 500, 1999, 2000, 2001, 999, 2500.25, 0.5]) {
+      const ms = base + off;
+      assert.equal(formatTimestamp(ms), `${new Date(Math.floor(ms)).toISOString().slice(0, 23)}${String(Math.round((ms % 1) * 1000)).padStart(3, '0')}Z`);
+      const d = new Date(Math.floor(ms));
+      const want = `${months[d.getMonth()]} ${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+      assert.equal(formatStdoutTime(ms), want);
+    }
+  });
+  it('durations round to whole nanoseconds first, and keep the unit picked before rounding', () => {
+    assert.equal(formatDuration(0.0000004), '0ns');
+    assert.equal(formatDuration(0.000012), '12ns');
+    assert.equal(formatDuration(0.001), '1.000µs');
+    assert.equal(formatDuration(0.0123), '12.300µs');
+    assert.equal(formatDuration(999.9996), '1000.000ms');
+    assert.equal(formatDuration(1), '1.000ms');
+    assert.equal(formatDuration(61_234.5678), '61.235s');
   });
 });
 

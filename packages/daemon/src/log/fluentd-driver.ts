@@ -12,14 +12,14 @@
  * queue of `retry_queue_len` (the oldest dropped beyond it); a failed connect waits `connect_delay` before the
  * next; anything the server sends after the handshake closes the connection; a write still not flushed after
  * `write_timeout` drops the connection (its unflushed records are lost, as with g3's dropped write).
- * winston's transports buffer through object-mode streams per record; this driver writes the encoded
- * entries straight onto the socket instead.
+ * A winston transport (transport.ts); task records skip winston's streams and come in through `record()`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { decodeMsgpack, MsgpackWriter, type MsgpackValue } from './msgpack.js';
-import { countDrop, type LogDriver, type LogRecord, type LoggerStats } from './record.js';
+import { countDrop, type LogRecord, type LoggerStats } from './record.js';
+import { DriverTransport } from './transport.js';
 
 export interface FluentdOptions {
   host: string;
@@ -64,7 +64,7 @@ function asBuf(v: MsgpackValue | undefined): Buffer {
 
 type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
-export class FluentdDriver implements LogDriver {
+export class FluentdDriver extends DriverTransport {
   readonly name = 'fluentd';
   private channel: Buffer[] = [];
   private retry: Buffer[] = [];
@@ -75,9 +75,18 @@ export class FluentdDriver implements LogDriver {
   private scheduled = false;
   private readonly writer = new MsgpackWriter();
 
-  constructor(private readonly stats: LoggerStats, private readonly o: FluentdOptions) {}
+  private flushTimer: NodeJS.Timeout | undefined;
 
-  write(r: LogRecord): void {
+  constructor(
+    private readonly stats: LoggerStats,
+    private readonly o: FluentdOptions,
+    /** told of connect failures and lost connections (sampled into the process log by the logger) */
+    private readonly ioError: (e: Error) => void = () => {},
+  ) {
+    super();
+  }
+
+  record(r: LogRecord): void {
     this.stats.total++;
     if (this.state === 'closed') return void countDrop(this.stats, 'ChannelClosed');
     if (this.channel.length >= this.o.channelSize) return void countDrop(this.stats, 'ChannelOverflow');
@@ -88,11 +97,19 @@ export class FluentdDriver implements LogDriver {
       return void countDrop(this.stats, 'FormatFailed');
     }
     this.channel.push(entry);
-    if (!this.scheduled) {
+    if (this.state === 'connected') {
+      // flush_interval: entries gathered while connected go out together, one write per interval
+      if (!this.flushTimer) this.flushTimer = setTimeout(this.flushNow, this.o.flushIntervalMs);
+    } else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.pump);
     }
   }
+
+  private readonly flushNow = (): void => {
+    this.flushTimer = undefined;
+    this.flush();
+  };
 
   private readonly pump = (): void => {
     this.scheduled = false;
@@ -121,11 +138,12 @@ export class FluentdDriver implements LogDriver {
     this.sock = sock;
     const timer = setTimeout(() => fail(new Error('connect timed out')), this.o.connectTimeoutMs + (this.o.tls?.handshakeTimeoutMs ?? 0));
     let done = false;
-    const fail = (_e: Error): void => {
+    const fail = (e: Error): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
+      this.ioError(new Error(`fluentd ${this.o.host}:${this.o.port}: ${e.message}`));
       this.afterConnectFailure();
     };
     const onClose = () => fail(new Error('closed during connect'));
@@ -237,6 +255,7 @@ export class FluentdDriver implements LogDriver {
 
   private onLost(sock: Socket): void {
     if (this.sock !== sock) return;
+    this.ioError(new Error(`fluentd ${this.o.host}:${this.o.port}: connection lost`));
     clearTimeout(this.writeTimer);
     this.writeTimer = undefined;
     sock.destroy();
@@ -246,24 +265,24 @@ export class FluentdDriver implements LogDriver {
     if (this.channel.length) this.connect();
   }
 
+  /** Write every queued entry as one chunk (with backpressure: a write still pending holds the next). */
   private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     const sock = this.sock;
-    if (!sock || this.state !== 'connected' || this.writeTimer) return;
-    while (this.channel.length) {
-      const e = this.channel.shift()!;
-      this.stats.pass++;
-      this.stats.passBytes += e.length;
-      if (!sock.write(e)) {
-        this.writeTimer = setTimeout(() => this.onLost(sock), this.o.writeTimeoutMs);
-        return;
-      }
-    }
+    if (!sock || this.state !== 'connected' || this.writeTimer || this.channel.length === 0) return;
+    const batch = this.channel.length === 1 ? this.channel[0]! : Buffer.concat(this.channel);
+    this.stats.pass += this.channel.length;
+    this.stats.passBytes += batch.length;
+    this.channel = [];
+    if (!sock.write(batch)) this.writeTimer = setTimeout(() => this.onLost(sock), this.o.writeTimeoutMs);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const sock = this.sock;
     if (this.state === 'connected' && sock) this.flush();
     this.state = 'closed';
+    clearTimeout(this.flushTimer);
     clearTimeout(this.delayTimer);
     clearTimeout(this.writeTimer);
     const unsent = this.channel.length + this.retry.length;

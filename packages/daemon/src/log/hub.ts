@@ -4,10 +4,12 @@
  * names a `shared_logger`, which makes all objects naming it write through one logger called `lt-<shared>`
  * (or `le-`...). Each logger counts what it was given, passed and dropped (`logger.*` metrics).
  *
- * Why not winston on this path: a winston logger builds an `info` object per record and pushes it through
- * object-mode streams and format transforms before a transport sees it, which is per-record allocation and
- * work on the proxy's only thread. The drivers here format straight into the wire bytes and write to
- * non-blocking sockets from a bounded queue, so a task pays for one string or buffer and nothing waits.
+ * The drivers are winston transports (transport.ts; the process log writes through them with winston), but
+ * task records skip winston: a winston logger builds an `info` object per record and pushes it through
+ * object-mode streams (its own and the transport's Writable) before a transport sees it, which is per-record
+ * allocation and work on the proxy's only thread. The hub calls each driver's `record()` instead; the drivers
+ * format straight into the wire bytes and write to non-blocking sockets from a bounded queue, so a task pays
+ * for one string or buffer and nothing waits.
  */
 import { DiscardDriver, StdoutDriver } from './stdout-driver.js';
 import { FluentdDriver } from './fluentd-driver.js';
@@ -16,13 +18,13 @@ import type { TaskContext } from '../task/task.js';
 import { taskLogFields } from '../task/task-log.js';
 import type { TaskLineWriter } from './stdout-driver.js';
 import { LOGGER_ROLES, parseLogConfig, type DriverSpec, type LogConfig, type LoggerRole } from './log-config.js';
-import { newLoggerStats, type LogDriver, type LogRecord, type LoggerStats, type LogType } from './record.js';
+import { ioErrorReporter, newLoggerStats, type LogDriver, type LogRecord, type LoggerStats, type LogType } from './record.js';
 import { SyslogDriver } from './syslog-driver.js';
 
 export { parseLogConfig, type DriverSpec, type LogConfig, type LoggerRole };
 
 /** A driver factory for drivers beyond the built-in ones (kept for extensions and tests). */
-export type DriverFactory = (spec: DriverSpec, stats: LoggerStats, role: LoggerRole) => LogDriver;
+export type DriverFactory = (spec: DriverSpec, stats: LoggerStats, role: LoggerRole, onIoError?: (e: Error) => void) => LogDriver;
 const extraDrivers = new Map<string, DriverFactory>();
 export function registerLogDriver(name: string, factory: DriverFactory): void {
   extraDrivers.set(name, factory);
@@ -30,14 +32,14 @@ export function registerLogDriver(name: string, factory: DriverFactory): void {
 
 const PREFIX: Record<LoggerRole, string> = { task: 'lt', escape: 'le', resolve: 'lr', audit: 'la' };
 
-export function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerRole): LogDriver {
+export function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerRole, onIoError?: (e: Error) => void): LogDriver {
   const extra = extraDrivers.get(spec.driver);
-  if (extra) return extra(spec, stats, role);
+  if (extra) return extra(spec, stats, role, onIoError);
   switch (spec.driver) {
     case 'stdout': return new StdoutDriver(stats);
     case 'journal': return new JournalDriver(stats, { path: spec.path, channelSize: spec.channelSize });
-    case 'syslog': return new SyslogDriver(stats, spec.syslog);
-    case 'fluentd': return new FluentdDriver(stats, spec.fluentd);
+    case 'syslog': return new SyslogDriver(stats, spec.syslog, onIoError);
+    case 'fluentd': return new FluentdDriver(stats, spec.fluentd, onIoError);
     default: return new DiscardDriver(stats);
   }
 }
@@ -54,8 +56,12 @@ export class Logger {
     readonly name: string,
     spec: DriverSpec,
     private readonly common: { daemonName: string; pid: number },
+    /** where sampled driver I/O errors go (the process log) */
+    warn?: (m: string) => void,
   ) {
-    this.driver = createDriver(spec, this.stats, role);
+    // g3: journal (and discard) do not report I/O errors
+    const onIoError = spec.driver === 'journal' ? undefined : ioErrorReporter(name, spec.ioErrorSamplingOffset, warn);
+    this.driver = createDriver(spec, this.stats, role, onIoError);
     this.enabled = this.driver.name !== 'discard';
   }
 
@@ -82,7 +88,7 @@ export class Logger {
     }
     // g3 puts its logger-wide values first: daemon_name, log_type, pid
     fields.unshift(['daemon_name', this.common.daemonName], ['log_type', logType], ['pid', this.common.pid]);
-    this.driver.write({ logType, level, ts: Date.now(), fields, msg });
+    this.driver.record({ logType, level, ts: Date.now(), fields, msg });
   }
 }
 
@@ -95,7 +101,7 @@ export class LogHub {
   private readonly byName = new Map<string, Logger>();
   private readonly common: { daemonName: string; pid: number };
 
-  constructor(private readonly cfg: LogConfig, daemonName: string, _warn?: (m: string) => void) {
+  constructor(private readonly cfg: LogConfig, daemonName: string, private readonly warn?: (m: string) => void) {
     this.common = { daemonName, pid: process.pid };
     this.task = this.named('task', 'default');
     this.escape = this.named('escape', 'default');
@@ -107,7 +113,7 @@ export class LogHub {
     const name = `${PREFIX[role]}-${objectName}`;
     let l = this.byName.get(name);
     if (!l) {
-      l = new Logger(role, name, this.cfg[role] ?? this.cfg.default, this.common);
+      l = new Logger(role, name, this.cfg[role] ?? this.cfg.default, this.common, this.warn);
       this.byName.set(name, l);
     }
     return l;

@@ -13,7 +13,7 @@ import { countDrop, type LogLevel, type LogRecord, type LoggerStats } from './re
 import { EMSGSIZE, unixDgram, type UnixDgramSocket } from './unix-dgram.js';
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
-const PRIORITY: Record<LogLevel, string> = { error: '3', warn: '4', info: '5', debug: '6' };
+const PRIORITY: Record<LogLevel, string> = { error: '3', warn: '4', info: '5', debug: '6', trace: '7' };
 const TRUNCATE_AT = 4096;
 
 export function journalKey(k: string): string | null {
@@ -65,7 +65,7 @@ export class JournalDriver extends QueuedDriver<{ full: Buffer; record: LogRecor
     this.ident = opts.ident ?? 'g3proxy';
   }
 
-  protected format(record: LogRecord): { full: Buffer; record: LogRecord } {
+  protected encode(record: LogRecord): { full: Buffer; record: LogRecord } {
     return { full: formatJournal(record, this.ident), record };
   }
 

@@ -4,24 +4,31 @@
  * event loop. A full queue drops the record and counts it (`ChannelOverflow`): logging never holds up a task,
  * whatever the log peer does.
  */
-import { countDrop, type LogDriver, type LogRecord, type LoggerStats } from './record.js';
+import { countDrop, type LogRecord, type LoggerStats } from './record.js';
+import { DriverTransport } from './transport.js';
 
-export abstract class QueuedDriver<P> implements LogDriver {
-  abstract readonly name: string;
+export abstract class QueuedDriver<P> extends DriverTransport {
   protected queue: P[] = [];
   private scheduled = false;
-  protected closed = false;
+  protected shut = false;
 
-  constructor(protected readonly stats: LoggerStats, protected readonly capacity: number) {}
+  constructor(
+    protected readonly stats: LoggerStats,
+    protected readonly capacity: number,
+    /** told of each failed send (the logger samples them into the process log: io_error_sampling_offset) */
+    protected readonly ioError: (e: Error) => void = () => {},
+  ) {
+    super();
+  }
 
   /** Turn a record into what goes on the wire; may throw (counted as FormatFailed). */
-  protected abstract format(record: LogRecord): P;
+  protected abstract encode(record: LogRecord): P;
   /** Send what is queued; take items off `this.queue` as they are handed to the peer. */
   protected abstract drain(): void;
 
-  write(record: LogRecord): void {
+  record(record: LogRecord): void {
     this.stats.total++;
-    if (this.closed) {
+    if (this.shut) {
       countDrop(this.stats, 'ChannelClosed');
       return;
     }
@@ -31,7 +38,7 @@ export abstract class QueuedDriver<P> implements LogDriver {
     }
     let payload: P;
     try {
-      payload = this.format(record);
+      payload = this.encode(record);
     } catch {
       countDrop(this.stats, 'FormatFailed');
       return;
@@ -52,7 +59,7 @@ export abstract class QueuedDriver<P> implements LogDriver {
   };
 
   async close(): Promise<void> {
-    if (!this.closed && this.queue.length) this.drain();
-    this.closed = true;
+    if (!this.shut && this.queue.length) this.drain();
+    this.shut = true;
   }
 }

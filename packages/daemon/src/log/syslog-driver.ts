@@ -73,12 +73,12 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
   /** UDP sends handed to the socket whose callback has not run yet (close waits for them) */
   private inFlight = 0;
 
-  constructor(stats: LoggerStats, private readonly opts: SyslogOptions) {
-    super(stats, opts.channelSize);
+  constructor(stats: LoggerStats, private readonly opts: SyslogOptions, onIoError?: (e: Error) => void) {
+    super(stats, opts.channelSize, onIoError);
     this.host = opts.emitHostname ? hostname() : undefined;
   }
 
-  protected format(record: LogRecord): Buffer {
+  protected encode(record: LogRecord): Buffer {
     return Buffer.from(formatSyslog(record, this.opts, process.pid, this.host), 'utf8');
   }
 
@@ -98,7 +98,10 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
           this.inFlight++;
           this.udp.send(b, t.port, t.host, (err) => {
             this.inFlight--;
-            if (err) countDrop(this.stats, 'PeerUnreachable');
+            if (err) {
+              countDrop(this.stats, 'PeerUnreachable');
+              this.ioError(err);
+            }
             else {
               this.stats.pass++;
               this.stats.passBytes += b.length;
@@ -112,7 +115,10 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
         }
         for (const b of items) {
           this.unix.send(b, 0, b.length, t.path, (err) => {
-            if (err) countDrop(this.stats, 'PeerUnreachable');
+            if (err) {
+              countDrop(this.stats, 'PeerUnreachable');
+              this.ioError(err);
+            }
             else {
               this.stats.pass++;
               this.stats.passBytes += b.length;
@@ -120,8 +126,9 @@ export class SyslogDriver extends QueuedDriver<Buffer> {
           });
         }
       }
-    } catch {
+    } catch (e) {
       countDrop(this.stats, 'PeerUnreachable', items.length);
+      this.ioError(e as Error);
     }
   }
 

@@ -17,6 +17,7 @@ import type { Resolver } from '../resolve/types.js';
 import type { Server } from '../serve/types.js';
 import { hasResolverQueryStats, hasRouteStats, type ResolverQueryStats } from './extra-stats.js';
 import type { StatConfig } from './stat-config.js';
+import { StatsdSink } from './statsd-sink.js';
 import { isUserStatsSource, type UserStatsEntry } from './user-stats.js';
 
 /** What the emitter reads: the runtime's live objects and its loggers. */
@@ -60,15 +61,22 @@ export class StatsEmitter {
   private readonly loopDelay: IntervalHistogram;
   private elu: EventLoopUtilization;
 
+  /** the cache and socket under hot-shots (cache_size, max_segment_size, bind_ip) */
+  readonly sink: StatsdSink;
+
   constructor(private readonly cfg: StatConfig, private readonly source: StatSource, daemonGroup: string, onError: (e: Error) => void = () => {}) {
     const t = cfg.target;
     const seg = cfg.maxSegmentSize ?? (t.kind === 'udp' ? 1400 : 4096);
+    this.sink = new StatsdSink(t, Math.max(cfg.cacheSize, seg), onError);
     this.client = new StatsD({
-      ...(t.kind === 'udp' ? { protocol: 'udp', host: t.host, port: t.port } : { protocol: 'uds', path: t.path }),
+      // hot-shots formats and batches the lines; the sink caches and sends them (see statsd-sink.ts)
+      protocol: 'stream',
+      stream: this.sink,
       prefix: cfg.prefix,
       globalTags: [`daemon_group:${daemonGroup}`],
-      maxBufferSize: seg,
-      // the emit loop flushes itself; this only bounds how long a partial datagram can wait
+      // hot-shots appends a newline to each batch it writes: leave room for it within the segment
+      maxBufferSize: seg - 1,
+      // the emit loop flushes itself; this only bounds how long a partial batch can wait
       bufferFlushInterval: cfg.emitIntervalMs,
       includeDataDogTags: false,
       errorHandler: onError,
@@ -101,8 +109,9 @@ export class StatsEmitter {
       }
     }
     this.emitProcess();
-    // hot-shots batches lines into max_segment_size datagrams; send the last partial one now
+    // hot-shots batches lines into max_segment_size pieces: hand over the last partial one, then send the cache
     (this.client as unknown as { flushQueue?: () => void }).flushQueue?.();
+    this.sink.flush();
   }
 
   async stop(): Promise<void> {

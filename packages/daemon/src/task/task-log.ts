@@ -15,6 +15,21 @@ type Fields = Array<[string, LogValue]>;
 /** A task log field: its value for a task, or undefined to leave the key out. */
 export type TaskFieldGetter = (t: TaskContext, totalMs: number) => LogValue | undefined;
 
+/**
+ * Which task classes a field can have a value for: `http` = HttpForwardTask, `ftp` = FtpOverHttpTask,
+ * `udp` = UdpTask, `plain` = any other TaskContext (TcpConnect). A field without a scope applies to all.
+ * Formatters use it to skip, per class, the getters that can only return undefined.
+ */
+export type TaskKind = 'http' | 'ftp' | 'udp' | 'plain';
+export type TaskField = readonly [key: string, get: TaskFieldGetter, scope?: readonly TaskKind[]];
+
+export function taskKindOf(t: TaskContext): TaskKind {
+  if (t instanceof HttpForwardTask) return 'http';
+  if (t instanceof UdpTask) return 'udp';
+  if (t instanceof FtpOverHttpTask) return 'ftp';
+  return 'plain';
+}
+
 const str = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
 const dur = (ms: number | undefined): string | undefined => (ms !== undefined && ms > 0 ? formatDuration(ms) : undefined);
 const httpOf = (t: TaskContext) => (t instanceof HttpForwardTask ? t : undefined);
@@ -23,6 +38,12 @@ const udpOf = (t: TaskContext) => (t instanceof UdpTask ? t : undefined);
 /** HTTP-ish tasks (forward and FTP over HTTP) share method/uri/user_agent/rsp_status. */
 const reqOf = (t: TaskContext) => (t instanceof HttpForwardTask || t instanceof FtpOverHttpTask ? t : undefined);
 
+const HTTP: readonly TaskKind[] = ['http'];
+const FTP: readonly TaskKind[] = ['ftp'];
+const UDP: readonly TaskKind[] = ['udp'];
+const REQ: readonly TaskKind[] = ['http', 'ftp'];
+const NOT_FTP: readonly TaskKind[] = ['http', 'udp', 'plain'];
+
 /**
  * Every field of a task's finish record, in g3's order (g3proxy/src/log/task/*.rs): the logger's
  * server_type/server_name, task identity, addresses, the escaper's connection notes, reason, the request notes,
@@ -30,9 +51,11 @@ const reqOf = (t: TaskContext) => (t instanceof HttpForwardTask || t instanceof 
  * HTTP statuses) are always written, 0 when nothing happened, as g3 writes its integers. FtpOverHttp records
  * carry ftp_c_* / ftp_d_* and no r_* bytes, as g3's.
  *
- * One table serves both the generic record (taskLogFields) and the stdout fast path, so they cannot drift.
+ * One table serves both the generic record (taskLogFields) and the stdout fast path, so they cannot drift. The
+ * optional third element scopes a field to the task classes it can have a value for (the getter still checks,
+ * so a wrong scope can only leave a key out, never print a wrong value).
  */
-export const TASK_FIELDS: ReadonlyArray<readonly [string, TaskFieldGetter]> = [
+export const TASK_FIELDS: ReadonlyArray<TaskField> = [
   ['server_type', (t) => str(t.serverType)],
   ['server_name', (t) => str(t.serverName)],
   ['task_type', (t) => t.taskType],
@@ -52,52 +75,61 @@ export const TASK_FIELDS: ReadonlyArray<readonly [string, TaskFieldGetter]> = [
   ['tcp_connect_tries', (t) => t.tcpConnectTries],
   ['tcp_connect_spend', (t) => dur(t.tcpConnectSpend)],
   ['reason', (t) => t.reason ?? t.error?.reason ?? 'Finished'],
-  ['ftp_c_bound_addr', (t) => str(ftpOf(t)?.ftpC.boundAddr)],
-  ['ftp_c_peer_addr', (t) => str(ftpOf(t)?.ftpC.peerAddr)],
-  ['ftp_c_connect_tries', (t) => { const n = ftpOf(t)?.ftpC.connectTries; return n ? n : undefined; }],
-  ['ftp_c_connect_spend', (t) => dur(ftpOf(t)?.ftpC.connectSpend)],
-  ['ftp_d_bound_addr', (t) => str(ftpOf(t)?.ftpD.boundAddr)],
-  ['ftp_d_peer_addr', (t) => str(ftpOf(t)?.ftpD.peerAddr)],
-  ['ftp_d_connect_tries', (t) => { const n = ftpOf(t)?.ftpD.connectTries; return n ? n : undefined; }],
-  ['ftp_d_connect_spend', (t) => dur(ftpOf(t)?.ftpD.connectSpend)],
-  ['pipeline_wait', (t) => dur(httpOf(t)?.pipelineWait)],
-  ['reuse_connection', (t) => httpOf(t)?.reuseConnection],
-  ['method', (t) => str(reqOf(t)?.method)],
-  ['uri', (t) => str(reqOf(t)?.uri)],
-  ['user_agent', (t) => str(reqOf(t)?.userAgent)],
-  ['rsp_status', (t) => { const h = httpOf(t); return h ? (h.rspStatus ?? 0) : ftpOf(t)?.rspStatus; }],
-  ['origin_status', (t) => { const h = httpOf(t); return h ? (h.originStatus ?? 0) : undefined; }],
+  ['ftp_c_bound_addr', (t) => str(ftpOf(t)?.ftpC.boundAddr), FTP],
+  ['ftp_c_peer_addr', (t) => str(ftpOf(t)?.ftpC.peerAddr), FTP],
+  ['ftp_c_connect_tries', (t) => { const n = ftpOf(t)?.ftpC.connectTries; return n ? n : undefined; }, FTP],
+  ['ftp_c_connect_spend', (t) => dur(ftpOf(t)?.ftpC.connectSpend), FTP],
+  ['ftp_d_bound_addr', (t) => str(ftpOf(t)?.ftpD.boundAddr), FTP],
+  ['ftp_d_peer_addr', (t) => str(ftpOf(t)?.ftpD.peerAddr), FTP],
+  ['ftp_d_connect_tries', (t) => { const n = ftpOf(t)?.ftpD.connectTries; return n ? n : undefined; }, FTP],
+  ['ftp_d_connect_spend', (t) => dur(ftpOf(t)?.ftpD.connectSpend), FTP],
+  ['pipeline_wait', (t) => dur(httpOf(t)?.pipelineWait), HTTP],
+  ['reuse_connection', (t) => httpOf(t)?.reuseConnection, HTTP],
+  ['method', (t) => str(reqOf(t)?.method), REQ],
+  ['uri', (t) => str(reqOf(t)?.uri), REQ],
+  ['user_agent', (t) => str(reqOf(t)?.userAgent), REQ],
+  ['rsp_status', (t) => { const h = httpOf(t); return h ? (h.rspStatus ?? 0) : ftpOf(t)?.rspStatus; }, REQ],
+  ['origin_status', (t) => { const h = httpOf(t); return h ? (h.originStatus ?? 0) : undefined; }, HTTP],
   ['wait_time', (t) => dur(t.waitTime)],
   ['ready_time', (t) => dur(t.readyTime)],
-  ['dur_req_send_hdr', (t) => dur(httpOf(t)?.durReqSendHdr)],
-  ['dur_req_send_all', (t) => dur(httpOf(t)?.durReqSendAll)],
-  ['dur_rsp_recv_hdr', (t) => dur(httpOf(t)?.durRspRecvHdr)],
-  ['dur_rsp_recv_all', (t) => dur(httpOf(t)?.durRspRecvAll)],
+  ['dur_req_send_hdr', (t) => dur(httpOf(t)?.durReqSendHdr), HTTP],
+  ['dur_req_send_all', (t) => dur(httpOf(t)?.durReqSendAll), HTTP],
+  ['dur_rsp_recv_hdr', (t) => dur(httpOf(t)?.durRspRecvHdr), HTTP],
+  ['dur_rsp_recv_all', (t) => dur(httpOf(t)?.durRspRecvAll), HTTP],
   ['total_time', (_t, total) => dur(total)],
-  ['tcp_server_addr', (t) => str(udpOf(t)?.tcpServerAddr)],
-  ['tcp_client_addr', (t) => str(udpOf(t)?.tcpClientAddr)],
-  ['udp_server_addr', (t) => str(udpOf(t)?.udpServerAddr)],
-  ['udp_client_addr', (t) => str(udpOf(t)?.udpClientAddr)],
-  ['initial_peer', (t) => str(udpOf(t)?.initialPeer)],
-  ['next_expire', (t) => str(udpOf(t)?.nextExpire)],
-  ['c_rd_packets', (t) => udpOf(t)?.cRdPackets],
-  ['c_wr_packets', (t) => udpOf(t)?.cWrPackets],
-  ['r_rd_packets', (t) => udpOf(t)?.rRdPackets],
-  ['r_wr_packets', (t) => udpOf(t)?.rWrPackets],
+  ['tcp_server_addr', (t) => str(udpOf(t)?.tcpServerAddr), UDP],
+  ['tcp_client_addr', (t) => str(udpOf(t)?.tcpClientAddr), UDP],
+  ['udp_server_addr', (t) => str(udpOf(t)?.udpServerAddr), UDP],
+  ['udp_client_addr', (t) => str(udpOf(t)?.udpClientAddr), UDP],
+  ['initial_peer', (t) => str(udpOf(t)?.initialPeer), UDP],
+  ['next_expire', (t) => str(udpOf(t)?.nextExpire), UDP],
+  ['c_rd_packets', (t) => udpOf(t)?.cRdPackets, UDP],
+  ['c_wr_packets', (t) => udpOf(t)?.cWrPackets, UDP],
+  ['r_rd_packets', (t) => udpOf(t)?.rRdPackets, UDP],
+  ['r_wr_packets', (t) => udpOf(t)?.rWrPackets, UDP],
   ['c_rd_bytes', (t) => t.cRdBytes],
   ['c_wr_bytes', (t) => t.cWrBytes],
-  ['r_rd_bytes', (t) => (ftpOf(t) ? undefined : t.rRdBytes)],
-  ['r_wr_bytes', (t) => (ftpOf(t) ? undefined : t.rWrBytes)],
-  ['ftp_c_rd_bytes', (t) => ftpOf(t)?.ftpCRdBytes],
-  ['ftp_c_wr_bytes', (t) => ftpOf(t)?.ftpCWrBytes],
-  ['ftp_d_rd_bytes', (t) => ftpOf(t)?.ftpDRdBytes],
-  ['ftp_d_wr_bytes', (t) => ftpOf(t)?.ftpDWrBytes],
+  ['r_rd_bytes', (t) => (ftpOf(t) ? undefined : t.rRdBytes), NOT_FTP],
+  ['r_wr_bytes', (t) => (ftpOf(t) ? undefined : t.rWrBytes), NOT_FTP],
+  ['ftp_c_rd_bytes', (t) => ftpOf(t)?.ftpCRdBytes, FTP],
+  ['ftp_c_wr_bytes', (t) => ftpOf(t)?.ftpCWrBytes, FTP],
+  ['ftp_d_rd_bytes', (t) => ftpOf(t)?.ftpDRdBytes, FTP],
+  ['ftp_d_wr_bytes', (t) => ftpOf(t)?.ftpDWrBytes, FTP],
 ];
+
+const byKind = new Map<TaskKind, ReadonlyArray<TaskField>>();
+/** TASK_FIELDS narrowed to the fields a task class can have (computed once per class). */
+export function taskFieldsFor(kind: TaskKind): ReadonlyArray<TaskField> {
+  let f = byKind.get(kind);
+  if (!f) byKind.set(kind, (f = TASK_FIELDS.filter(([, , scope]) => !scope || scope.includes(kind))));
+  return f;
+}
 
 export function taskLogFields(t: TaskContext, totalMs: number): Fields {
   const f: Fields = [];
-  for (let i = 0; i < TASK_FIELDS.length; i++) {
-    const [k, get] = TASK_FIELDS[i]!;
+  const fields = taskFieldsFor(taskKindOf(t));
+  for (let i = 0; i < fields.length; i++) {
+    const [k, get] = fields[i]!;
     const v = get(t, totalMs);
     if (v !== undefined) f.push([k, v]);
   }

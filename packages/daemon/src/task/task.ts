@@ -2,7 +2,7 @@
  * A task is one unit of proxied work (an HTTP request, a CONNECT tunnel, a SOCKS connect...). It carries what the
  * task log needs and is finished exactly once, which writes the log line and settles the counters.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SluiceError, TaskReason } from '@sluice/common';
 
@@ -17,9 +17,24 @@ export interface Upstream {
 export type TaskType = 'TcpConnect' | 'HttpForward' | 'FtpOverHttp' | 'UdpAssociate' | 'UdpConnect';
 export type TaskStage = 'Created' | 'Preparing' | 'Connecting' | 'Connected' | 'Replying' | 'LoggedIn' | 'Relaying' | 'Finished';
 
+/** Random bytes for 256 ids, refilled when used up: one CSPRNG call per 256 tasks. */
+const idPool = Buffer.allocUnsafeSlow(16 * 256);
+let idNext = idPool.length;
+
+/**
+ * A random (version 4) UUID written as g3 logs it: 32 hex digits, no dashes. Built straight from pooled random
+ * bytes: `randomUUID().replaceAll('-', '')` cost about 1.5 µs per logged task in the bench profile.
+ */
 export function newTaskId(): string {
-  // g3 logs the UUID without dashes.
-  return randomUUID().replaceAll('-', '');
+  if (idNext === idPool.length) {
+    randomFillSync(idPool);
+    idNext = 0;
+  }
+  const i = idNext;
+  idNext += 16;
+  idPool[i + 6] = (idPool[i + 6]! & 0x0f) | 0x40; // version 4
+  idPool[i + 8] = (idPool[i + 8]! & 0x3f) | 0x80; // RFC 4122 variant
+  return idPool.toString('hex', i, i + 16);
 }
 
 export function formatUpstream(u: Upstream): string {

@@ -1,7 +1,7 @@
 import {
   parseTcpSpeedLimit, type TcpSpeedLimit,
   parseHappyEyeballs, parseNetworkAcl, parseResolveRedirection, parseResolveStrategy, parseTcpConnect,
-  parseTcpKeepalive, parseTcpMiscOpts, normalizeIp, type NetworkAcl,
+  parseTcpKeepalive, parseTcpMiscOpts, parseUdpMiscOpts, normalizeIp, type NetworkAcl, type UdpMiscOpts,
 } from '@sluice/common';
 import type { BaseConfig, ParseContext } from '../../runtime/object-def.js';
 import type { QueryStrategy } from '../../resolve/types.js';
@@ -34,6 +34,8 @@ export interface DirectFixedConfig extends BaseConfig {
   noIpv6: boolean;
   redirect: ReturnType<typeof parseResolveRedirection> | undefined;
   tuning: ConnectTuning;
+  /** udp_misc_opts of upstream UDP sockets (time_to_live / hop_limit are what Node can set) */
+  udpMiscOpts: UdpMiscOpts | undefined;
 }
 
 function speedLimitOf(v: unknown): TcpSpeedLimit | undefined {
@@ -85,5 +87,6 @@ export function parseDirectFixedConfig(v: Record<string, unknown>, ctx: ParseCon
     noIpv6: v.no_ipv6 === true,
     redirect: v.resolve_redirection === undefined ? undefined : parseResolveRedirection(v.resolve_redirection),
     tuning: parseConnectTuning(v),
+    udpMiscOpts: v.udp_misc_opts === undefined ? undefined : parseUdpMiscOpts(v.udp_misc_opts),
   });
 }

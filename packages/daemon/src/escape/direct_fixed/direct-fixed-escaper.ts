@@ -58,7 +58,10 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
 
   /** UDP is in udp.ts; these only hand it this escaper's current options. */
   private udpContext(): DirectUdpContext {
-    return { name: this.name, logName: this.logName, opts: this.opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver) };
+    return {
+      name: this.name, logName: this.logName, opts: this.opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver),
+      udpMiscOpts: this.config.udpMiscOpts,
+    };
   }
 
   udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {

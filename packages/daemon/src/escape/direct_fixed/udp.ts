@@ -4,7 +4,8 @@
  * peer) and UDP ASSOCIATE (a destination per datagram).
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { isForbidden, SluiceError, toSluiceError } from '@sluice/common';
+import { isForbidden, SluiceError, toSluiceError, type UdpMiscOpts } from '@sluice/common';
+import { remoteUdpTtl } from '../../auth/user-socket-opts.js';
 import type { Resolver } from '../../resolve/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
@@ -19,6 +20,8 @@ export interface DirectUdpContext {
   readonly logName: string;
   readonly opts: DirectConnectOptions;
   readonly runtime: Runtime;
+  /** the escaper's udp_misc_opts */
+  readonly udpMiscOpts?: UdpMiscOpts | undefined;
   resolver(): Resolver;
 }
 
@@ -61,6 +64,20 @@ function firstAllowed(ctx: DirectUdpContext, addrs: string[], what: string): str
   throw new SluiceError('FORBIDDEN_EGRESS_IP', `UDP to ${what} (${addrs.join(', ')}) is forbidden by egress_network_filter`);
 }
 
+/**
+ * The TTL / hop limit of a bound remote socket: the smaller of the escaper's udp_misc_opts and the task user's
+ * udp_remote_misc_opts. dgram's setTTL sets IP_TTL or IPV6_UNICAST_HOPS by the socket's family.
+ */
+function applyTtl(ctx: DirectUdpContext, task: TaskContext, s: UdpSocket, v6: boolean): void {
+  const ttl = remoteUdpTtl(ctx.udpMiscOpts, task.userResolve?.udpRemoteMiscOpts, v6);
+  if (ttl === undefined) return;
+  try {
+    s.setTTL(ttl);
+  } catch {
+    // a closed socket, or a value the kernel refuses (validated at load, so only the former)
+  }
+}
+
 function bindSocket(s: UdpSocket, ip: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onErr = (e: Error) => reject(new SluiceError('UPSTREAM_CONNECT_FAILED', `UDP bind failed: ${e.message}`, { cause: e }));
@@ -98,6 +115,7 @@ export async function directUdpConnect(
     const bindIp = pickBind(ctx.opts, family);
     socket = createSocket(family === 6 ? 'udp6' : 'udp4');
     await bindSocket(socket, bindIp);
+    applyTtl(ctx, task, socket, family === 6);
     await new Promise<void>((resolve, reject) => {
       socket!.once('error', reject);
       socket!.connect(upstream.port, ip, () => {
@@ -155,6 +173,7 @@ class DirectUdpRelay implements UdpRelaySocket {
     const bindIp = pickBind(this.ctx.opts, family);
     // dgram queues sends until the bind completes, so the first datagram need not wait here.
     s.bind({ port: 0, address: bindIp, exclusive: true }, () => {
+      applyTtl(this.ctx, this.task, s, family === 6);
       if (this.task.nextBoundAddr === undefined) {
         const a = s.address();
         this.task.nextBoundAddr = formatSockAddr(a.address, a.port);

@@ -158,7 +158,9 @@ export class ForwardExchange {
     else if (req.bodyKind === 'length' && req.contentLength > 0) this.reqDecoder = new LengthDecoder(req.contentLength);
     else this.reqBodyDone = true;
     if (cfg.auth.userGroup) {
-      const refused = await conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      // a keep-alive request with already verified credentials is answered synchronously: no await, no microtask
+      const pending = conn.server.authorize(conn, req, task, this.https ? 'HttpsForward' : 'HttpForward', upstream);
+      const refused = pending instanceof Promise ? await pending : pending;
       if (this.phase === 'done') return this.endAsClientGone(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during authentication'));
       if (refused) return this.refusedByAuth(refused);
       conn.authPassed();
@@ -174,10 +176,11 @@ export class ForwardExchange {
     const escaper = conn.server.escaper();
     task.escaper = escaper.name;
     // Kept connections are shared by all clients only where the escaper's choice depends on the destination
-    // alone (direct_fixed, no user whose identity may steer it); otherwise they stay with this client
-    // connection. The escaper's config object is part of the key, so after a reload (in place or respawn) no
-    // connection made under the old config is reused.
-    const shared = escaper.config.type === 'direct_fixed' && !conn.server.config.auth.userGroup;
+    // alone (direct_fixed, and no user overrides — resolve, tcp_connect, socket options, keepalive — that would
+    // make this user's connection differ); otherwise they stay with this client connection. The escaper's config
+    // object is part of the key, so after a reload (in place or respawn) no connection made under the old config
+    // is reused.
+    const shared = escaper.config.type === 'direct_fixed' && task.userResolve === undefined;
     // a request that chose its egress path only reuses a connection made for the same choice
     const path = task.egressPath ? `|p${task.egressPath.selectNumberId(this.conn.server.config.escaper, 1 << 30) ?? ''}` : '';
     const key = `${escaperInstanceId(escaper.config)}|${shared ? '' : conn.id}|${this.https ? 's' : ''}|${this.upstream!.host}|${this.upstream!.port}${path}`;

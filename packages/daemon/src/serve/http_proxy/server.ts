@@ -124,7 +124,7 @@ export class HttpProxyServer extends HttpServer<HttpProxyConfig> {
   }
 
   /** The user auth step (auth/ owns it): null when the request may go on. */
-  authorize(c: HttpProxyConnection, req: RequestHead, task: TaskContext, type: ProxyRequestType, upstream: Upstream): Promise<AuthDenied | null> {
+  authorize(c: HttpProxyConnection, req: RequestHead, task: TaskContext, type: ProxyRequestType, upstream: Upstream): AuthDenied | null | Promise<AuthDenied | null> {
     return authorizeHttpProxyRequest(this.runtime, c, req, task, type, upstream);
   }
 
@@ -138,6 +138,8 @@ export class HttpProxyServer extends HttpServer<HttpProxyConfig> {
     for (const h of req.headers) {
       if (h.lname !== name) continue;
       if (!/^\d{1,9}$/.test(h.value)) return new SluiceError('CLIENT_PROTOCOL_INVALID', `invalid egress path id '${h.value.slice(0, 32)}' in ${h.name}`);
+      // a user's egress_path_id_map stands in for the header (g3), whichever was read first
+      if (task.egressPath?.fromUser) continue;
       (task.egressPath ??= new EgressPathSelection()).setNumberId(this.config.escaper, Number(h.value));
     }
     return null;
