@@ -101,7 +101,7 @@ export abstract class HttpConnection<S extends HttpConnectionServer, X extends H
   protected abstract dispatch(head: RequestHead, rawHead: Buffer): void;
 
   /** Stop counting this connection as the server's alive work; called once. */
-  protected abstract released_(): void;
+  protected abstract onReleased(): void;
 
   /** Close what the connection keeps for later requests (a kept upstream); the client is closing. */
   protected dropKeptUpstream(): void {}
@@ -335,7 +335,7 @@ export abstract class HttpConnection<S extends HttpConnectionServer, X extends H
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.released_();
+    this.onReleased();
   }
 
   abort(): void {

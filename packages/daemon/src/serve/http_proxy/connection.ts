@@ -62,7 +62,7 @@ export class HttpProxyConnection extends HttpConnection<HttpProxyServer, Forward
     else if (!this.ownKeys.includes(key)) this.ownKeys.push(key);
   }
 
-  protected released_(): void {
+  protected onReleased(): void {
     if (this.ownKeys) for (const k of this.ownKeys) this.server.pool.dropKey(k);
     this.server.connectionClosed(this);
   }

@@ -77,7 +77,7 @@ export class RProxyConnection extends HttpConnection<HttpRProxyServer, RProxyExc
     if (!handOver) k.up.socket.destroy();
   }
 
-  protected released_(): void {
+  protected onReleased(): void {
     this.server.connectionClosed(this);
   }
 }
