@@ -63,6 +63,17 @@ export class Relay {
   clientBackpressured = false;
   upstreamBackpressured = false;
 
+  /**
+   * Pass on client bytes read before the relay started (sent ahead of the proxy's reply, e.g. an eager TLS
+   * ClientHello), counted as relayed traffic; call before start().
+   */
+  sendEarly(b: Buffer): void {
+    this.task.cRdBytes += b.length;
+    this.task.rWrBytes += b.length;
+    if (this.stats) this.stats.inBytes += b.length;
+    this.upstream.write(b);
+  }
+
   start(): void {
     const { client, upstream, task } = this;
     client.on('data', (chunk: Buffer) => {

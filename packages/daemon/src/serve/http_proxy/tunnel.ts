@@ -78,17 +78,12 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   task.cWrBytes += established.length;
   task.markReady();
   task.stage = 'Relaying';
-  for (const early of conn.takeQueued()) {
-    task.cRdBytes += early.length;
-    task.rWrBytes += early.length;
-    server.stats.inBytes += early.length;
-    upstream.write(early);
-  }
   const relay = new Relay(client, upstream, task, server.stats, (end) => {
     task.reason = RELAY_END_REASON[end];
     server.endTask(task);
     conn.release();
   }, server.config.speedLimit);
+  for (const early of conn.takeQueued()) relay.sendEarly(early);
   conn.tunnelIdleTick = (max) => relay.idleTick(max);
   conn.tunnelAbort = () => relay.abort();
   relay.start();
