@@ -98,7 +98,6 @@ export class ForwardExchange {
   private path = '/';
   private authority = '';
   private https = false;
-  /** untrusted_read_speed_limit while a refused request's body is drained */
   /** untrusted_read_speed_limit while a refused request's body is read to nothing */
   private drain: UntrustedDrain | null = null;
 
