@@ -8,8 +8,8 @@ test('slice budget: an oversized chunk is paid for by the following slices', () 
   const b = new SliceBudget(10, 100);
   assert.equal(b.take(50), 0);
   const wait = b.take(300);
-  // 350 bytes: the rest of this slice and three more must pass before the budget is back
-  assert.ok(wait > 2048 && wait <= 3072, String(wait));
+  // 350 bytes: this slice (begun at the first byte) and two more must pass before the budget is back
+  assert.ok(wait > 2900 && wait <= 3072, String(wait));
   const debt = b.debtMs();
   assert.ok(debt > 2000 && debt <= wait, `debtMs charges nothing: ${debt} vs ${wait}`);
   assert.ok(b.debtMs() <= debt);
@@ -21,7 +21,7 @@ test('slice budget: within the budget there is no wait; a new slice brings the b
   assert.equal(b.take(99), 0);
   assert.equal(b.debtMs(), 0);
   const wait = b.take(1);
-  assert.ok(wait >= 1 && wait <= 16, String(wait));
+  assert.ok(wait >= 10 && wait <= 16, `the first slice is a whole one: ${wait}`);
   await sleep(wait + 2);
   assert.equal(b.debtMs(), 0);
   assert.equal(b.take(50), 0);

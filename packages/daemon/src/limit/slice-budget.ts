@@ -1,8 +1,10 @@
 /**
  * The one byte accounting behind every socket speed limit (tcp_sock_speed_limit on servers, escapers and
- * users, and the untrusted read limit): g3's fixed window, a budget of `maxBytes` per time slice of 2^shift ms,
- * slices aligned on the clock. g3 reads at most what is left of the slice; Node hands us whole chunks, so a
- * chunk over the budget is paid for by the slices that follow and the average rate holds whatever the chunk size.
+ * users, and the untrusted read limit): g3's fixed window, a budget of `maxBytes` per time slice of 2^shift ms.
+ * Slices are counted from the first byte charged, so a transfer's first slice is a whole one (a window aligned
+ * on the clock would give it only what is left of the current slice). g3 reads at most what is left of the
+ * budget; Node hands us whole chunks, so a chunk over the budget is paid for by the slices that follow and the
+ * average rate holds whatever the chunk size.
  */
 import { performance } from 'node:perf_hooks';
 import type { TcpSpeedLimit } from '@sluice/common';
@@ -17,6 +19,8 @@ export class SliceBudget implements ByteBudget {
   private readonly sliceMs: number;
   private used = 0;
   private slice = 0;
+  /** when slice 0 began: the first charge; -1 before it */
+  private origin = -1;
 
   constructor(shiftMillis: number, private readonly maxBytes: number) {
     this.sliceMs = 2 ** shiftMillis;
@@ -24,7 +28,8 @@ export class SliceBudget implements ByteBudget {
 
   take(n: number): number {
     const now = performance.now();
-    const slice = Math.floor(now / this.sliceMs);
+    if (this.origin < 0) this.origin = now;
+    const slice = Math.floor((now - this.origin) / this.sliceMs);
     // each slice that began since the last charge pays back one budget of what was over
     if (slice > this.slice) {
       this.used = Math.max(0, this.used - (slice - this.slice) * this.maxBytes);
@@ -32,7 +37,7 @@ export class SliceBudget implements ByteBudget {
     }
     this.used += n;
     if (this.used < this.maxBytes) return 0;
-    return Math.max(1, (slice + Math.floor(this.used / this.maxBytes)) * this.sliceMs - now);
+    return Math.max(1, this.origin + (slice + Math.floor(this.used / this.maxBytes)) * this.sliceMs - now);
   }
 
   /** ms until what was charged so far is paid for (0 when within the budget); charges nothing. */
