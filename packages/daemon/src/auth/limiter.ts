@@ -1,10 +1,11 @@
 /**
  * The limiters a user carries: a GCRA-style token bucket for rate quotas (requests, connections, log lines)
- * and a byte bucket for process-wide speed limits. Both refill lazily from a timestamp, so an idle user
- * costs no timer.
+ * and a byte bucket for process-wide speed limits (per-socket limits are limit/slice-budget.ts). Both refill
+ * lazily from a timestamp, so an idle user costs no timer.
  */
 import { performance } from 'node:perf_hooks';
 import type { GlobalStreamLimit, RateLimitQuota } from '@sluice/common';
+import type { ByteBudget } from '../limit/slice-budget.js';
 
 export class RateLimiter {
   private tokens: number;
@@ -32,7 +33,7 @@ export class RateLimiter {
 }
 
 /** Bytes per interval shared by every stream of one user (tcp_all_upload/download_speed_limit). */
-export class ByteBucket {
+export class ByteBucket implements ByteBudget {
   private avail: number;
   private last = performance.now();
 
@@ -57,27 +58,5 @@ export class ByteBucket {
     if (this.avail > 0) return 0;
     const intervals = Math.ceil(-this.avail / this.limit.replenishBytes);
     return Math.max(1, this.last + intervals * this.limit.replenishIntervalMs - now);
-  }
-}
-
-/**
- * Bytes per time slice of one socket (tcp_sock_speed_limit: 2^shift ms slices). A chunk larger than a
- * slice's budget is paid for by the following slices, so the average rate holds whatever the chunk size.
- */
-export class SliceBucket {
-  private used = 0;
-  private slice = -1;
-
-  constructor(private readonly sliceMs: number, private readonly maxBytes: number) {}
-
-  /** Account `bytes`; returns ms until the budget is back (0 = go on). */
-  take(bytes: number): number {
-    const now = performance.now();
-    const slice = Math.floor(now / this.sliceMs);
-    if (this.slice >= 0 && slice > this.slice) this.used = Math.max(0, this.used - (slice - this.slice) * this.maxBytes);
-    this.slice = slice;
-    this.used += bytes;
-    if (this.used < this.maxBytes) return 0;
-    return Math.max(1, (slice + Math.floor(this.used / this.maxBytes)) * this.sliceMs - now);
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValueError } from '@sluice/common';
-import { RateLimiter, SliceBucket } from './limiter.js';
+import { RateLimiter } from './limiter.js';
 import { parseUserConfig, parseUserList } from './user-config.js';
 import { User } from './user.js';
 
@@ -66,12 +66,4 @@ test('rate limiter: a burst of N, then refusals (counted, not timed)', () => {
   const l = new RateLimiter({ replenishIntervalMs: 60_000, tokensPerInterval: 1, maxBurst: 3 });
   const got = Array.from({ length: 6 }, () => l.tryTake());
   assert.deepEqual(got, [true, true, true, false, false, false]);
-});
-
-test('slice bucket: an oversized chunk is paid for by the following slices', () => {
-  const b = new SliceBucket(1000, 100);
-  assert.equal(b.take(50), 0);
-  const wait = b.take(300);
-  // 350 bytes at 100 per 1000 ms slice: three more slices to go
-  assert.ok(wait > 2000 && wait <= 3000, String(wait));
 });

@@ -1,29 +1,85 @@
 /**
- * Speed limits applied to a socket without touching the relay code above it: reads are paused once the
- * current slice's budget is used, and writes report backpressure (write() returns false, 'drain' comes when the
- * next slice opens), which every sluice relay already honours. A chunk already read or written is never cut,
- * so a slice may overshoot by one chunk.
+ * The one way a speed limit holds a socket back: reading pauses (nothing is buffered, so the kernel's window
+ * pushes back on the sender) until the budget has paid for what was read. Code that reads the socket itself
+ * charges a ReadThrottle per chunk; where the code above must not know about limits (escaper upstreams, user
+ * limits on client sockets) throttleSocket installs the same throttle underneath it. Nothing is installed for an
+ * unlimited socket, so it pays nothing.
  */
 import type { Socket } from 'node:net';
 import type { TcpSpeedLimit } from '@sluice/common';
-import { SliceBucket } from '../auth/limiter.js';
+import { sliceBudgets, type ByteBudget } from './slice-budget.js';
 
-export interface ThrottleRates {
-  /** account `n` bytes just read; ms to wait before reading more (0 = go on) */
-  readWait(n: number): number;
-  /** account `n` bytes just written; ms before the writer should write more (0 = go on) */
-  writeWait(n: number): number;
+/** What a throttle pauses and resumes: a socket, or the original methods of a patched one. */
+export interface Pausable {
+  pause(): unknown;
+  resume(): unknown;
+  readonly destroyed: boolean;
 }
 
-/** Patch `socket` so its reads and writes follow `rates`. */
-export function throttleSocket(socket: Socket, rates: ThrottleRates): void {
-  // reads: pause until the budget comes back; a resume() asked for meanwhile is deferred
+export class ReadThrottle<B extends ByteBudget = ByteBudget> {
+  /** true while the throttle holds its source paused */
+  blocked = false;
+  private timer: NodeJS.Timeout | undefined;
+  private src: Pausable | null = null;
+
+  /**
+   * @param mayResume whether the source may flow again once the budget is back (e.g. its destination is not
+   *   waiting for drain); when false, whoever paused it for that reason resumes it later
+   */
+  constructor(readonly budget: B, private readonly mayResume: () => boolean) {}
+
+  /** Charge `n` bytes just read from `src`; pauses `src` while the budget is used up. */
+  consume(n: number, src: Pausable): void {
+    const wait = this.budget.take(n);
+    if (wait <= 0 || this.blocked) return;
+    this.blocked = true;
+    this.src = src;
+    src.pause();
+    this.timer = setTimeout(this.onTimer, wait);
+  }
+
+  private readonly onTimer = (): void => {
+    this.blocked = false;
+    const s = this.src;
+    this.src = null;
+    if (s && !s.destroyed && this.mayResume()) s.resume();
+  };
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.blocked = false;
+    this.src = null;
+  }
+}
+
+/**
+ * Limit `socket` beneath the code that uses it: reads pause while `read`'s budget is used up (a resume() asked
+ * for meanwhile waits for the budget), and writes report backpressure while `write`'s is (write() returns false,
+ * 'drain' comes when the budget is back), which every sluice relay already honours.
+ */
+export function throttleSocket(socket: Socket, read: ByteBudget | null, write: ByteBudget | null): void {
+  if (read) throttleReads(socket, read);
+  if (write) throttleWrites(socket, write);
+}
+
+function throttleReads(socket: Socket, budget: ByteBudget): void {
   const origResume = socket.resume.bind(socket);
   const origPause = socket.pause.bind(socket);
-  let held: NodeJS.Timeout | undefined;
+  // whether the socket should flow once the throttle lets go: false if someone else paused it meanwhile
   let wantResume = false;
+  const gate: Pausable = {
+    pause() {
+      wantResume = !socket.isPaused();
+      origPause();
+    },
+    resume: origResume,
+    get destroyed() {
+      return socket.destroyed;
+    },
+  };
+  const throttle = new ReadThrottle(budget, () => wantResume);
   socket.resume = function resume(this: Socket) {
-    if (held) wantResume = true;
+    if (throttle.blocked) wantResume = true;
     else origResume();
     return this;
   };
@@ -32,41 +88,29 @@ export function throttleSocket(socket: Socket, rates: ThrottleRates): void {
     origPause();
     return this;
   };
-  socket.prependListener('data', (chunk: Buffer) => {
-    const wait = rates.readWait(chunk.length);
-    if (wait <= 0 || held) return;
-    // if nobody else had paused the socket, it flows again once the budget is back
-    wantResume = !socket.isPaused();
-    origPause();
-    held = setTimeout(() => {
-      held = undefined;
-      if (wantResume && !socket.destroyed) origResume();
-    }, wait);
-    held.unref();
-  });
+  socket.prependListener('data', (chunk: Buffer) => throttle.consume(chunk.length, gate));
+  socket.once('close', () => throttle.stop());
+}
 
-  // writes: backpressure while the budget is used up
+function throttleWrites(socket: Socket, budget: ByteBudget): void {
   const origWrite = socket.write.bind(socket) as (...a: unknown[]) => boolean;
   let drainTimer: NodeJS.Timeout | undefined;
   socket.write = function write(this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
     const ok = origWrite(chunk, ...rest);
     const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length;
-    const wait = rates.writeWait(n);
+    const wait = budget.take(n);
     if (wait <= 0) return ok;
     if (!drainTimer) {
       drainTimer = setTimeout(() => {
         drainTimer = undefined;
-        // announce the next slice; a writer still blocked by the kernel buffer gets the real 'drain' later
+        // announce the budget is back; a writer still blocked by the kernel buffer gets the real 'drain' later
         if (!socket.destroyed && socket.writableLength === 0) socket.emit('drain');
       }, wait);
       drainTimer.unref();
     }
     return false;
   } as Socket['write'];
-  socket.once('close', () => {
-    clearTimeout(held);
-    clearTimeout(drainTimer);
-  });
+  socket.once('close', () => clearTimeout(drainTimer));
 }
 
 /**
@@ -74,13 +118,6 @@ export function throttleSocket(socket: Socket, rates: ThrottleRates): void {
  * upstream (download).
  */
 export function throttleUpstreamSocket(socket: Socket, limit: TcpSpeedLimit | undefined): void {
-  if (!limit || !limit.enabled) return;
-  const ms = 2 ** limit.shiftMillis;
-  const up = limit.maxUpload > 0 ? new SliceBucket(ms, limit.maxUpload) : undefined;
-  const down = limit.maxDownload > 0 ? new SliceBucket(ms, limit.maxDownload) : undefined;
-  if (!up && !down) return;
-  throttleSocket(socket, {
-    readWait: (n) => down?.take(n) ?? 0,
-    writeWait: (n) => up?.take(n) ?? 0,
-  });
+  const { up, down } = sliceBudgets(limit);
+  throttleSocket(socket, down, up);
 }

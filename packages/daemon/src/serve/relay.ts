@@ -4,8 +4,9 @@
  * (one timer per server, not per tunnel, so thousands of idle tunnels cost no timers).
  */
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import type { TcpSpeedLimit } from '@sluice/common';
+import type { TaskReason, TcpSpeedLimit } from '@sluice/common';
+import { sliceBudgets } from '../limit/slice-budget.js';
+import { ReadThrottle } from '../limit/socket-throttle.js';
 import type { ServerStats } from '../stat/server-stats.js';
 import type { TaskContext } from '../task/task.js';
 
@@ -13,6 +14,16 @@ import type { TaskContext } from '../task/task.js';
 const LINGER_MS = 5000;
 
 export type RelayEnd = 'client' | 'upstream' | 'client-error' | 'upstream-error' | 'idle' | 'quit';
+
+/** The task log `reason` of each way a relay ends. */
+export const RELAY_END_REASON: Readonly<Record<RelayEnd, TaskReason>> = {
+  client: 'ClosedByClient',
+  upstream: 'ClosedByUpstream',
+  'client-error': 'ClientTcpReadFailed',
+  'upstream-error': 'UpstreamReadFailed',
+  idle: 'Idle',
+  quit: 'CanceledAsServerQuit',
+};
 
 /**
  * end() a socket that may already be ended or destroyed. Calling end() on those makes Node build an error
@@ -40,16 +51,28 @@ export class Relay {
     limit: TcpSpeedLimit | null = null,
   ) {
     if (limit?.enabled) {
-      this.upLimit = new SliceBudget(limit.shiftMillis, limit.maxUpload, client, () => this.clientBackpressured);
-      this.downLimit = new SliceBudget(limit.shiftMillis, limit.maxDownload, upstream, () => this.upstreamBackpressured);
+      const { up, down } = sliceBudgets(limit);
+      if (up) this.upLimit = new ReadThrottle(up, () => !this.clientBackpressured);
+      if (down) this.downLimit = new ReadThrottle(down, () => !this.upstreamBackpressured);
     }
   }
 
-  private upLimit: SliceBudget | null = null;
-  private downLimit: SliceBudget | null = null;
+  private upLimit: ReadThrottle | null = null;
+  private downLimit: ReadThrottle | null = null;
   /** set while a side is paused because the other side's write buffer is full */
   clientBackpressured = false;
   upstreamBackpressured = false;
+
+  /**
+   * Pass on client bytes read before the relay started (sent ahead of the proxy's reply, e.g. an eager TLS
+   * ClientHello), counted as relayed traffic; call before start().
+   */
+  sendEarly(b: Buffer): void {
+    this.task.cRdBytes += b.length;
+    this.task.rWrBytes += b.length;
+    if (this.stats) this.stats.inBytes += b.length;
+    this.upstream.write(b);
+  }
 
   start(): void {
     const { client, upstream, task } = this;
@@ -62,7 +85,7 @@ export class Relay {
         this.clientBackpressured = true;
         client.pause();
       }
-      if (this.upLimit) this.upLimit.spend(chunk.length);
+      if (this.upLimit) this.upLimit.consume(chunk.length, client);
     });
     upstream.on('data', (chunk: Buffer) => {
       task.rRdBytes += chunk.length;
@@ -73,16 +96,16 @@ export class Relay {
         this.upstreamBackpressured = true;
         upstream.pause();
       }
-      if (this.downLimit) this.downLimit.spend(chunk.length);
+      if (this.downLimit) this.downLimit.consume(chunk.length, upstream);
     });
     // A side paused by the speed limit stays paused until its slice ends, whatever the other side's drain says.
     upstream.on('drain', () => {
       this.clientBackpressured = false;
-      if (!this.upLimit?.waiting) client.resume();
+      if (!this.upLimit?.blocked) client.resume();
     });
     client.on('drain', () => {
       this.upstreamBackpressured = false;
-      if (!this.downLimit?.waiting) upstream.resume();
+      if (!this.downLimit?.blocked) upstream.resume();
     });
     // Half-close: a FIN from one side is passed on as a FIN to the other; each socket closes by itself once
     // both of its directions are done, and the relay ends when both have closed.
@@ -160,52 +183,5 @@ export class Relay {
     this.client.destroy();
     this.upstream.destroy();
     this.onDone(end, this);
-  }
-}
-
-/**
- * Bytes a reading side may take per time slice of 2^shift ms (g3's socket speed limit). Once the slice's budget
- * is spent the side is paused until the slice ends; one timer per limited relay direction, only while waiting.
- */
-class SliceBudget {
-  private readonly sliceMs: number;
-  private sliceEnd = 0;
-  private used = 0;
-  waiting = false;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(shift: number, private readonly max: number, private readonly source: Socket, private readonly backpressured: () => boolean) {
-    this.sliceMs = 1 << shift;
-  }
-
-  spend(n: number): void {
-    const now = performance.now();
-    if (now >= this.sliceEnd) {
-      // slices that passed pay back what was over budget before
-      const passed = this.sliceEnd === 0 ? 1 : Math.floor((now - this.sliceEnd) / this.sliceMs) + 1;
-      this.used = Math.max(0, this.used - passed * this.max);
-      this.sliceEnd = this.sliceEnd === 0 ? now + this.sliceMs : this.sliceEnd + passed * this.sliceMs;
-    }
-    this.used += n;
-    if (this.used < this.max || this.waiting) return;
-    this.waiting = true;
-    this.source.pause();
-    this.timer = setTimeout(this.wake, this.sliceEnd - now);
-  }
-
-  private readonly wake = (): void => {
-    // one slice passed: it pays for `max` bytes; a chunk bigger than the budget keeps the side paused longer
-    this.used -= this.max;
-    this.sliceEnd += this.sliceMs;
-    if (this.used >= this.max) {
-      this.timer = setTimeout(this.wake, this.sliceMs);
-      return;
-    }
-    this.waiting = false;
-    if (!this.backpressured()) this.source.resume();
-  };
-
-  stop(): void {
-    clearTimeout(this.timer);
   }
 }

@@ -31,14 +31,45 @@ export class BodyPump {
     this.done = framing === 'none' || (framing === 'length' && length === 0);
   }
 
+  /** what the pump wrote while pushAfterHead() decodes the first bytes; null otherwise */
+  private held: Buffer[] | null = null;
+
+  private write(b: Buffer): boolean {
+    if (this.held) {
+      this.held.push(b);
+      return true;
+    }
+    return this.sink(b);
+  }
+
   private readonly emit = (data: Buffer): void => {
     if (data.length === 0) return;
     if (this.chunkedOut) {
-      this.sink(encodeChunkHeader(data.length));
-      this.sink(data);
-      if (!this.sink(CHUNK_CRLF)) this.flowing = false;
-    } else if (!this.sink(data)) this.flowing = false;
+      this.write(encodeChunkHeader(data.length));
+      this.write(data);
+      if (!this.write(CHUNK_CRLF)) this.flowing = false;
+    } else if (!this.write(data)) this.flowing = false;
   };
+
+  /**
+   * Start the body with `first`, the bytes that came with the message head, and write `head` before them. They
+   * are decoded before anything is written, so a body whose framing is broken from the start throws while the
+   * caller can still answer with an error of its own. Returns as push().
+   */
+  pushAfterHead(head: Buffer, first: Buffer): number {
+    const held: Buffer[] = [];
+    this.held = held;
+    let end: number;
+    try {
+      end = this.push(first);
+    } finally {
+      this.held = null;
+    }
+    let ok = this.sink(head);
+    for (const b of held) ok = this.sink(b);
+    if (!ok) this.flowing = false;
+    return end;
+  }
 
   /** Feed body bytes; throws HttpParseError on broken framing. */
   push(chunk: Buffer): number {
@@ -57,6 +88,6 @@ export class BodyPump {
   end(): void {
     if (this.done && this.framing !== 'close') return;
     this.done = true;
-    if (this.chunkedOut) this.sink(LAST_CHUNK);
+    if (this.chunkedOut) this.write(LAST_CHUNK);
   }
 }

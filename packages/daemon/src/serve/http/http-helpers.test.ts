@@ -9,6 +9,24 @@ function collect(): { out: Buffer[]; sink: (b: Buffer) => boolean; text: () => s
 }
 
 describe('BodyPump', () => {
+  it('pushAfterHead writes the head before the first body bytes, and nothing when they are broken', () => {
+    const c = collect();
+    const p = new BodyPump('chunked', 0, true, c.sink, { maxLineLength: 16 });
+    const end = p.pushAfterHead(Buffer.from('HEAD\r\n\r\n'), Buffer.from('3\r\nabc\r\n0\r\n\r\nX'));
+    assert.equal(c.text(), 'HEAD\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    assert.equal(end, 13, 'the offset just after the body');
+    assert.ok(p.done);
+    const bad = collect();
+    const q = new BodyPump('chunked', 0, true, bad.sink, { maxLineLength: 16 });
+    assert.throws(() => q.pushAfterHead(Buffer.from('HEAD'), Buffer.from(`1${';x'.repeat(20)}\r\n`)));
+    assert.equal(bad.out.length, 0, 'nothing was written');
+    const more = collect();
+    const r = new BodyPump('length', 10, false, more.sink);
+    assert.equal(r.pushAfterHead(Buffer.from('H|'), Buffer.from('abc')), -1);
+    assert.ok(r.push(Buffer.from('defghij')) === 7 && r.done);
+    assert.equal(more.text(), 'H|abcdefghij');
+  });
+
   it('re-frames a chunked body canonically (extensions and trailers dropped) and finds its end', () => {
     const c = collect();
     const p = new BodyPump('chunked', 0, true, c.sink);

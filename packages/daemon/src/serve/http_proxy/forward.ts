@@ -12,16 +12,18 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
   ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HeadReader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
-  LengthDecoder, parseAbsoluteTarget, parseResponseHead, STATUS_TEXT,
+  LengthDecoder, parseAbsoluteTarget, parseResponseHead,
   type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
+import { BodyPump } from '../http/body-pump.js';
+import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { HttpProxyConnection } from './connection.js';
-import { SpeedThrottle } from '../throttle.js';
-import { errorResponse, ipOfAddr, remoteConnectionInfo } from './responses.js';
+import { errorResponse, ipOfAddr, remoteConnectionInfo } from '../http/responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
 
@@ -87,9 +89,7 @@ export class ForwardExchange {
   private reqBodyDone = false;
   private rspReader: HeadReader | null = null;
   private rsp: ResponseHead | null = null;
-  private rspDecoder: Decoder | null = null;
-  /** re-frame a close-delimited origin body as chunked for an HTTP/1.1 client */
-  private rspRechunk = false;
+  private rspBody: BodyPump | null = null;
   private clientWritten = false;
   private rspTimer: NodeJS.Timeout | undefined;
   private retried = false;
@@ -98,9 +98,8 @@ export class ForwardExchange {
   private path = '/';
   private authority = '';
   private https = false;
-  /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: SpeedThrottle | null = null;
-  private drainTimer: NodeJS.Timeout | undefined;
+  /** untrusted_read_speed_limit while a refused request's body is read to nothing */
+  private drain: UntrustedDrain | null = null;
 
   constructor(private readonly conn: HttpProxyConnection, private readonly req: RequestHead, headBytes: number) {
     this.task = conn.server.newHttpTask(conn);
@@ -285,7 +284,7 @@ export class ForwardExchange {
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
     const draining = this.phase === 'draining';
-    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
+    if (draining) this.drain?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
       end = this.reqDecoder.push(chunk, draining ? discard : this.writeBody);
@@ -357,7 +356,7 @@ export class ForwardExchange {
    * the upload throttle must not resume the client
    */
   get upstreamNeedsDrain(): boolean {
-    return (this.up?.socket.writableNeedDrain ?? false) || (this.drainThrottle?.blocked ?? false);
+    return (this.up?.socket.writableNeedDrain ?? false) || (this.drain?.blocked ?? false);
   }
 
   /**
@@ -379,7 +378,7 @@ export class ForwardExchange {
     this.task.rRdBytes += chunk.length;
     const dt = this.conn.downThrottle;
     if (dt && this.up) dt.consume(chunk.length, this.up.socket);
-    if (this.phase === 'relaying') return this.relayBody(chunk);
+    if (this.phase === 'relaying') return this.pumpResponse(chunk);
     if (this.phase === 'done') return;
     let r;
     try {
@@ -400,7 +399,7 @@ export class ForwardExchange {
         return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'unexpected 101 Switching Protocols'), 502);
       }
       // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
-      if (this.req.versionMinor === 1) this.writeClient(this.buildResponseHead(rsp, true));
+      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
       if (r.rest && r.rest.length) this.handleUpstreamData(r.rest);
       return;
     }
@@ -410,54 +409,34 @@ export class ForwardExchange {
     this.task.rspStatus = rsp.status;
     this.task.durRspRecvHdr = this.task.elapsed();
     this.task.markReady();
-    if (rsp.bodyKind === 'chunked') this.rspDecoder = new ChunkedDecoder({ maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
-    else if (rsp.bodyKind === 'length') this.rspDecoder = rsp.contentLength > 0 ? new LengthDecoder(rsp.contentLength) : null;
-    this.rspRechunk = rsp.bodyKind === 'close' && this.req.versionMinor === 1;
-    // A chunked body's first bytes, when they came with the head, are checked before the head goes out: a
-    // response whose framing is broken from the start (a chunk line over body_line_max_length) still gets 502.
-    let early: Buffer[] | null = null;
-    let earlyEnd = -1;
-    if (r.rest && r.rest.length && rsp.bodyKind === 'chunked') {
-      early = [];
-      try {
-        earlyEnd = this.rspDecoder!.push(r.rest, (d) => early!.push(d));
-      } catch (e) {
-        return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-      }
-    }
-    this.writeClient(this.buildResponseHead(rsp, false));
-    this.phase = 'relaying';
-    if (rsp.bodyKind === 'none' || (rsp.bodyKind === 'length' && rsp.contentLength === 0)) {
-      if (r.rest && r.rest.length) this.up!.socket.destroy(); // garbage after a body-less response
+    // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
+    const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
+    const body = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
+    this.rspBody = body;
+    const rest = r.rest && r.rest.length > 0 ? r.rest : null;
+    if (body.done || !rest) {
+      this.writeClient(this.responseHead(rsp));
+      this.phase = 'relaying';
+      if (!body.done) return;
+      if (rest) this.up!.socket.destroy(); // garbage after a body-less response
       return this.responseDone();
     }
-    if (early) {
-      for (const d of early) this.writeRspBody(d);
-      if (earlyEnd >= 0) this.rspBodyEnded(earlyEnd < r.rest!.length);
-      return;
+    // The body bytes that came with the head are decoded before the head goes out: a response whose framing is
+    // broken from the start (a chunk line over body_line_max_length) still gets 502.
+    let end: number;
+    try {
+      end = body.pushAfterHead(this.responseHead(rsp), rest);
+    } catch (e) {
+      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
     }
-    if (r.rest && r.rest.length) this.relayBody(r.rest);
+    this.phase = 'relaying';
+    this.bodyPushed(body, end, rest.length);
   }
 
-  private buildResponseHead(rsp: ResponseHead, interim: boolean): Buffer {
-    const text = rsp.reason || STATUS_TEXT[rsp.status] || '';
-    let head = `HTTP/1.1 ${rsp.status} ${text}\r\n`;
-    const tokens = rsp.connectionTokens;
-    for (const h of rsp.headers) {
-      const n = h.lname;
-      if (HOP_BY_HOP.has(n)) continue;
-      if (tokens.length > 0 && tokens.includes(n)) continue;
-      head += `${h.name}: ${h.value}\r\n`;
-    }
-    if (!interim) {
-      const cfg = this.conn.server.config;
-      if (cfg.serverId !== undefined || cfg.echoChainedInfo) head += this.proxyInfoHeaders(rsp);
-      if (rsp.bodyKind === 'chunked' || this.rspRechunk) head += 'Transfer-Encoding: chunked\r\n';
-      if (!this.keepClientAfter()) head += 'Connection: close\r\n';
-      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
-    }
-    head += '\r\n';
-    return Buffer.from(head, 'latin1');
+  private responseHead(rsp: ResponseHead): Buffer {
+    const cfg = this.conn.server.config;
+    const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
+    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
   }
 
   /**
@@ -483,49 +462,38 @@ export class ForwardExchange {
     return out;
   }
 
-  private writeClient(buf: Buffer): boolean {
+  private readonly writeClient = (buf: Buffer): boolean => {
     this.clientWritten = true;
     this.task.cWrBytes += buf.length;
     this.conn.server.stats.outBytes += buf.length;
     return this.conn.socket.write(buf);
-  }
-
-  private readonly writeRspBody = (data: Buffer): void => {
-    if (data.length === 0) return;
-    let ok: boolean;
-    if (this.rsp!.bodyKind === 'chunked' || this.rspRechunk) {
-      this.writeClient(encodeChunkHeader(data.length));
-      this.writeClient(data);
-      ok = this.writeClient(CHUNK_CRLF);
-    } else ok = this.writeClient(data);
-    if (!ok) this.up?.socket.pause();
   };
 
-  private relayBody(chunk: Buffer): void {
-    if (!this.rspDecoder) {
-      // close-delimited: everything until the upstream closes
-      this.writeRspBody(chunk);
-      return;
-    }
+  private pumpResponse(chunk: Buffer): void {
+    const body = this.rspBody!;
     let end: number;
     try {
-      end = this.rspDecoder.push(chunk, this.writeRspBody);
+      end = body.push(chunk);
     } catch (e) {
       return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
     }
-    if (end < 0) return;
-    this.rspBodyEnded(end < chunk.length);
+    this.bodyPushed(body, end, chunk.length);
   }
 
-  private rspBodyEnded(trailingBytes: boolean): void {
-    if (this.rsp!.bodyKind === 'chunked') this.writeClient(LAST_CHUNK);
-    if (trailingBytes) this.up!.socket.destroy(); // bytes after the response: do not reuse
+  /** After body bytes went to the client: slow the upstream down if the client is full, finish at the end. */
+  private bodyPushed(body: BodyPump, end: number, pushed: number): void {
+    if (!body.flowing) {
+      body.flowing = true;
+      this.up?.socket.pause();
+    }
+    if (end < 0) return;
+    if (end < pushed) this.up!.socket.destroy(); // bytes after the response: do not reuse
     this.responseDone();
   }
 
   private readonly onUpstreamEnd = (): void => {
     if (this.phase === 'relaying' && this.rsp && this.rsp.bodyKind === 'close') {
-      if (this.rspRechunk) this.writeClient(LAST_CHUNK);
+      this.rspBody!.end();
       this.up!.socket.destroy();
       this.responseDone();
       return;
@@ -562,7 +530,7 @@ export class ForwardExchange {
 
   private keepClientAfter(): boolean {
     if (!this.req.keepAlive || !this.conn.server.online) return false;
-    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspRechunk) return false;
+    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspBody?.chunkedOut) return false;
     return true;
   }
 
@@ -624,10 +592,8 @@ export class ForwardExchange {
     this.writeClient(errorResponse(refused.status, false, refused.headers));
     this.phase = 'draining';
     task.stage = 'Relaying';
-    if (limit.enabled && limit.maxUpload > 0) {
-      const up = conn.upThrottle;
-      this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => !up?.blocked && conn.state !== 'closed');
-    }
+    const up = conn.upThrottle;
+    this.drain = new UntrustedDrain(limit, () => !up?.blocked && conn.state !== 'closed');
     // body bytes that came with the head or during authentication
     const q = conn.takeQueued();
     for (let i = 0; i < q.length; i++) {
@@ -640,25 +606,21 @@ export class ForwardExchange {
   }
 
   /**
-   * The refused request's body was read to its end (or broke): the task ends with its auth error. Bytes that
-   * were read ahead (while authenticating) are paid for at the limit before the next request is read, so the
-   * whole body goes at the untrusted rate.
+   * The refused request's body was read to its end (or broke): the task ends with its auth error, once what
+   * was read ahead is paid for at the limit.
    */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
-    if (wait > 0) {
-      this.drainTimer = setTimeout(() => {
-        if (this.phase === 'draining') this.drainDone(true);
-      }, wait);
-      return;
-    }
-    clearTimeout(this.drainTimer);
+    if (ok && this.drain && !this.drain.paidFor(this.onDrainPaid)) return;
     this.phase = 'done';
-    this.drainThrottle?.stop();
-    this.drainThrottle = null;
+    this.drain?.stop();
+    this.drain = null;
     this.conn.server.endTask(this.task);
     this.conn.exchangeDone(ok && this.req.keepAlive);
   }
+
+  private readonly onDrainPaid = (): void => {
+    if (this.phase === 'draining') this.drainDone(true);
+  };
 
   // ---- failure paths --------------------------------------------------------------------------------------------
 
@@ -709,8 +671,7 @@ export class ForwardExchange {
     if (this.phase === 'draining') {
       // the task keeps its auth error: the client leaving is no news
       this.phase = 'done';
-      clearTimeout(this.drainTimer);
-      this.drainThrottle?.stop();
+      this.drain?.stop();
       this.conn.server.endTask(this.task);
       return;
     }

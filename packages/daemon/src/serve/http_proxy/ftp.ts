@@ -29,7 +29,7 @@ import type { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
 import type { ForwardExchange } from './forward.js';
-import { errorResponse } from './responses.js';
+import { errorResponse } from '../http/responses.js';
 
 /** What the URL path asks for (g3's FtpRequestPath). */
 export interface FtpRequestPath {

@@ -6,18 +6,16 @@ import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common'
 import type { RequestHead } from '@sluice/protocol';
 import { authorizeHttpProxyRequest } from '../../auth/http-proxy-auth.js';
 import type { AuthDenied } from '../../auth/server-auth.js';
-import type { Escaper } from '../../escape/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
-import { HttpForwardTask } from '../../task/http-task.js';
 import type { TaskContext, Upstream } from '../../task/task.js';
-import { finishTask } from '../../task/task-log.js';
-import { ListeningServer, type AliveWork } from '../base-server.js';
+import type { AliveWork } from '../base-server.js';
+import { HttpServer } from '../http/server.js';
 import { acceptTls } from '../ingress-prelude.js';
 import { reconcileTicketer, type RollingTicketer } from '../../tls/ticketer.js';
 import type { ClientInfo } from '../types.js';
 import type { HttpProxyConfig } from './config.js';
 import { HttpProxyConnection } from './connection.js';
-import { errorResponse } from './responses.js';
+import { errorResponse } from '../http/responses.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** A client socket in its TLS handshake (HTTPS proxy); dropped when the server closes. */
@@ -29,7 +27,7 @@ class Handshaking implements AliveWork {
   }
 }
 
-export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
+export class HttpProxyServer extends HttpServer<HttpProxyConfig> {
   readonly logName = 'HttpProxy';
   readonly pool: UpstreamPool;
   /** client connections held now (handshakes included) */
@@ -57,8 +55,6 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     // a ticketer without TLS has nothing to do (g3 accepts the key either way)
     return c.tlsServer ? c.tlsTicketer : undefined;
   }
-
-  private readonly warn = (m: string): void => this.runtime.plog.warn(`server ${this.name}: ${m}`);
 
   override reload(cfg: HttpProxyConfig): void {
     super.reload(cfg);
@@ -103,8 +99,7 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
   /** Over max_client_connections: answer 503 and close (a TLS client just gets closed), logged as a task. */
   private refuseBusy(socket: Socket, info: ClientInfo): void {
     this.stats.listenDropped++;
-    const task = new HttpForwardTask('HttpForward', this.name, this.logName, info.clientAddr, info.serverAddr);
-    this.beginTask(task);
+    const task = this.newHttpTask({ info });
     task.error = new SluiceError('SERVER_BUSY', `more than ${this.config.maxClientConnections} client connections`);
     socket.on('error', () => socket.destroy());
     if (this.config.tlsServer && !info.tls) socket.destroy();
@@ -123,29 +118,9 @@ export class HttpProxyServer extends ListeningServer<HttpProxyConfig> {
     this.untrack(c);
   }
 
-  escaper(): Escaper {
-    return this.runtime.escaper(this.config.escaper);
-  }
-
   /** TLS client options for https forwarding (from `tls_client`). */
   tlsClient(): ConnectionOptions {
     return this.tlsOptions;
-  }
-
-  newHttpTask(c: HttpProxyConnection): HttpForwardTask {
-    const t = new HttpForwardTask('HttpForward', this.name, this.logName, c.info.clientAddr, c.info.serverAddr);
-    this.beginTask(t);
-    return t;
-  }
-
-  beginTask(t: TaskContext): void {
-    t.events = this.taskEvents;
-    this.stats.taskTotal++;
-    this.stats.taskAlive++;
-  }
-
-  endTask(t: TaskContext): void {
-    if (finishTask(t, this.taskLogger)) this.stats.taskAlive--;
   }
 
   /** The user auth step (auth/ owns it): null when the request may go on. */

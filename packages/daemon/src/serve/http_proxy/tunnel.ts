@@ -2,21 +2,12 @@
  * CONNECT: open a TCP stream through the escaper, answer 200, then relay bytes both ways until either side is
  * done. Bytes the client sent before our 200 (an eager TLS ClientHello) are kept and sent first.
  */
-import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
+import { SluiceError, toSluiceError } from '@sluice/common';
 import { HttpParseError, parseAuthorityForm, type RequestHead } from '@sluice/protocol';
 import { TaskContext } from '../../task/task.js';
-import { Relay, type RelayEnd } from '../relay.js';
+import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { HttpProxyConnection } from './connection.js';
-import { CONNECT_ESTABLISHED, remoteConnectionInfo } from './responses.js';
-
-const END_REASON: Record<RelayEnd, TaskReason> = {
-  client: 'ClosedByClient',
-  upstream: 'ClosedByUpstream',
-  'client-error': 'ClientTcpReadFailed',
-  'upstream-error': 'UpstreamReadFailed',
-  idle: 'Idle',
-  quit: 'CanceledAsServerQuit',
-};
+import { CONNECT_ESTABLISHED, remoteConnectionInfo } from '../http/responses.js';
 
 export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, headBytes: number): Promise<void> {
   const server = conn.server;
@@ -87,17 +78,12 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   task.cWrBytes += established.length;
   task.markReady();
   task.stage = 'Relaying';
-  for (const early of conn.takeQueued()) {
-    task.cRdBytes += early.length;
-    task.rWrBytes += early.length;
-    server.stats.inBytes += early.length;
-    upstream.write(early);
-  }
   const relay = new Relay(client, upstream, task, server.stats, (end) => {
-    task.reason = END_REASON[end];
+    task.reason = RELAY_END_REASON[end];
     server.endTask(task);
     conn.release();
   }, server.config.speedLimit);
+  for (const early of conn.takeQueued()) relay.sendEarly(early);
   conn.tunnelIdleTick = (max) => relay.idleTick(max);
   conn.tunnelAbort = () => relay.abort();
   relay.start();

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
-  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead, STATUS_TEXT,
+  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead,
   type HttpParseError, type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
@@ -21,8 +21,9 @@ import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
-import { errorResponse } from '../http_proxy/responses.js';
-import { SpeedThrottle } from '../throttle.js';
+import { errorResponse, remoteConnectionInfo } from '../http/responses.js';
+import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
 
@@ -54,8 +55,8 @@ export class RProxyExchange {
   private rspTimer: NodeJS.Timeout | undefined;
   private pseudonym = '';
   /** untrusted_read_speed_limit while a refused request's body is drained */
-  private drainThrottle: SpeedThrottle | null = null;
-  private drainTimer: NodeJS.Timeout | undefined;
+  /** untrusted_read_speed_limit while a refused request's body is read to nothing */
+  private drain: UntrustedDrain | null = null;
 
   constructor(private readonly conn: RProxyConnection, private readonly req: RequestHead, headBytes: number) {
     const server = conn.server;
@@ -178,7 +179,7 @@ export class RProxyExchange {
     this.writeClient(errorResponse(refused.status, false, refused.headers));
     this.phase = 'draining';
     this.reqBody = new BodyPump(this.req.bodyKind, this.req.contentLength, false, () => true, { maxLineLength: conn.server.config.bodyLineMaxLength });
-    if (limit.enabled && limit.maxUpload > 0) this.drainThrottle = new SpeedThrottle(limit.maxUpload, 2 ** limit.shiftMillis, () => conn.state !== 'closed');
+    this.drain = new UntrustedDrain(limit, () => conn.state !== 'closed');
     for (const piece of conn.takeQueued()) {
       if (this.phase === 'draining' && !this.reqBody.done) this.onClientData(piece);
       else conn.requeue(piece);
@@ -187,18 +188,17 @@ export class RProxyExchange {
 
   /** The refused body is read (or broke); bytes read ahead are paid for at the limit before the next request. */
   private drainDone(ok: boolean): void {
-    const wait = ok ? this.drainThrottle?.debtMs() ?? 0 : 0;
-    if (wait > 0) {
-      this.drainTimer = setTimeout(() => {
-        if (this.phase === 'draining') this.drainDone(true);
-      }, wait);
-      return;
-    }
+    if (ok && this.drain && !this.drain.paidFor(this.onDrainPaid)) return;
     this.phase = 'done';
-    this.drainThrottle?.stop();
+    this.drain?.stop();
+    this.drain = null;
     this.conn.server.endTask(this.task);
     this.conn.exchangeDone(ok && this.req.keepAlive);
   }
+
+  private readonly onDrainPaid = (): void => {
+    if (this.phase === 'draining') this.drainDone(true);
+  };
 
   private async connectAndSend(): Promise<void> {
     const { conn, task } = this;
@@ -285,7 +285,7 @@ export class RProxyExchange {
     this.activity++;
     this.task.cRdBytes += chunk.length;
     this.conn.server.stats.inBytes += chunk.length;
-    if (draining) this.drainThrottle?.consume(chunk.length, this.conn.socket);
+    if (draining) this.drain?.consume(chunk.length, this.conn.socket);
     let end: number;
     try {
       end = this.reqBody.push(chunk);
@@ -373,7 +373,7 @@ export class RProxyExchange {
     if (rsp.status < 200) {
       if (rsp.status === 101) return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'protocol upgrades are not relayed'), 502);
       // interim responses (100 Continue, 103) go on to an HTTP/1.1 client; the final one follows
-      if (this.req.versionMinor === 1) this.writeClient(this.responseHead(rsp, true));
+      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
       if (r.rest && r.rest.length > 0) this.onUpstreamData(r.rest);
       return;
     }
@@ -386,45 +386,32 @@ export class RProxyExchange {
     task.markReady();
     // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
     const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeRspBody, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
+    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
     this.phase = 'relaying';
     const rest = r.rest && r.rest.length > 0 ? r.rest : null;
     if (this.rspBody.done || !rest) {
       this.headSent = true;
-      this.writeClient(this.responseHead(rsp, false));
+      this.writeClient(this.responseHead(rsp));
       if (!this.rspBody.done) return;
       if (rest) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
       return this.responseDone();
     }
     // The body bytes that came with the head are decoded before the head goes out, so a body whose framing is
     // broken from the start (a chunk line over body_line_max_length) still gets a clean 502.
-    const held: Buffer[] = [];
-    this.heldRsp = held;
     let end: number;
     try {
-      end = this.rspBody.push(rest);
+      end = this.rspBody.pushAfterHead(this.responseHead(rsp), rest);
     } catch (e) {
-      this.heldRsp = null;
       return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
     }
-    this.heldRsp = null;
     this.headSent = true;
-    let ok = this.writeClient(this.responseHead(rsp, false));
-    for (const b of held) ok = this.writeClient(b);
-    if (!ok) this.up?.socket.pause();
+    if (!this.rspBody.flowing) {
+      this.rspBody.flowing = true;
+      this.up?.socket.pause();
+    }
     if (end < 0) return;
     if (end < rest.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
     this.responseDone();
-  };
-
-  /** response body bytes for the client: held while the first ones are checked, written after the head */
-  private heldRsp: Buffer[] | null = null;
-  private readonly writeRspBody = (b: Buffer): boolean => {
-    if (this.heldRsp) {
-      this.heldRsp.push(b);
-      return true;
-    }
-    return this.writeClient(b);
   };
 
   private pumpResponse(chunk: Buffer): void {
@@ -444,22 +431,10 @@ export class RProxyExchange {
     this.responseDone();
   }
 
-  private responseHead(rsp: ResponseHead, interim: boolean): Buffer {
-    let head = `HTTP/1.1 ${rsp.status} ${rsp.reason || STATUS_TEXT[rsp.status] || ''}\r\n`;
-    const tokens = rsp.connectionTokens;
-    for (const h of rsp.headers) {
-      const n = h.lname;
-      if (HOP_BY_HOP.has(n) || (tokens.length > 0 && tokens.includes(n))) continue;
-      head += `${h.name}: ${h.value}\r\n`;
-    }
-    if (!interim) {
-      const serverId = this.conn.server.config.serverId;
-      if (serverId !== undefined) head += remoteConnectionInfo(serverId, this.up!);
-      if (this.rspBody!.chunkedOut) head += 'Transfer-Encoding: chunked\r\n';
-      if (!this.keepClient()) head += 'Connection: close\r\n';
-      else if (this.req.versionMinor === 0) head += 'Connection: keep-alive\r\n';
-    }
-    return Buffer.from(`${head}\r\n`, 'latin1');
+  private responseHead(rsp: ResponseHead): Buffer {
+    const serverId = this.conn.server.config.serverId;
+    const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
+    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClient(), this.req.versionMinor === 0);
   }
 
   private keepClient(): boolean {
@@ -544,8 +519,7 @@ export class RProxyExchange {
     if (this.phase === 'draining') {
       // the task keeps its auth error
       this.phase = 'done';
-      clearTimeout(this.drainTimer);
-      this.drainThrottle?.stop();
+      this.drain?.stop();
       this.conn.server.endTask(this.task);
       return;
     }
@@ -563,7 +537,6 @@ export class RProxyExchange {
 
   idleTimeout(): void {
     if (this.phase === 'draining') {
-      clearTimeout(this.drainTimer);
       this.drainDone(false);
       this.conn.socket.destroy();
       return;
@@ -587,13 +560,4 @@ function wwwAuthenticate(realm: string): string {
 function formatAuthority(site: RProxySite): string {
   const u = site.upstream;
   return u.ipFamily === 6 ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
-}
-
-/** g3's X-BD-Remote-Connection-Info: which local and remote address served this response. */
-function remoteConnectionInfo(serverId: string, up: HttpForwardConnection): string {
-  let v = serverId;
-  if (up.info.nextBindIp) v += `; bind=${up.info.nextBindIp}`;
-  if (up.info.nextBoundAddr) v += `; local=${up.info.nextBoundAddr}`;
-  if (up.info.nextPeerAddr) v += `; remote=${up.info.nextPeerAddr}`;
-  return `X-BD-Remote-Connection-Info: ${v}\r\n`;
 }

@@ -6,11 +6,8 @@ import type { Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { authorizeHttpRequest, type AuthDenied, type HttpAuthInput } from '../../auth/server-auth.js';
 import type { User } from '../../auth/user.js';
-import type { Escaper } from '../../escape/types.js';
-import { HttpForwardTask } from '../../task/http-task.js';
 import type { TaskContext } from '../../task/task.js';
-import { finishTask } from '../../task/task-log.js';
-import { ListeningServer } from '../base-server.js';
+import { HttpServer } from '../http/server.js';
 import type { ClientInfo } from '../types.js';
 import type { HttpRProxyConfig } from './config.js';
 import { RProxyConnection } from './connection.js';
@@ -20,7 +17,7 @@ import { reconcileTicketer, type RollingTicketer } from '../../tls/ticketer.js';
 /** Offered when no site has a certificate for a ClientHello without SNI: the handshake then fails cleanly. */
 let emptyContext: ReturnType<typeof createSecureContext> | undefined;
 
-export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
+export class HttpRProxyServer extends HttpServer<HttpRProxyConfig> {
   readonly logName = 'HttpRProxy';
   /** tls_ticketer: session ticket keys of every certificate this server offers */
   private ticketer: RollingTicketer | null = null;
@@ -28,8 +25,6 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
   private ticketed = new WeakSet<SecureContext>();
   /** this server's own empty context when it has a ticketer (the shared one must not carry its callback) */
   private ownEmptyContext: SecureContext | undefined;
-
-  private readonly warn = (m: string): void => this.runtime.plog.warn(`server ${this.name}: ${m}`);
 
   override start(): void {
     super.start();
@@ -78,7 +73,6 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
   }
 
   private serve(socket: Socket, info: ClientInfo): void {
-    socket.setNoDelay(true);
     const c = new RProxyConnection(this, socket, info);
     this.track(c);
     c.start();
@@ -133,26 +127,5 @@ export class HttpRProxyServer extends ListeningServer<HttpRProxyConfig> {
   /** The user auth step (auth/ owns it): the user, or what to answer. */
   authorize(task: TaskContext, input: HttpAuthInput): User | AuthDenied | Promise<User | AuthDenied> {
     return authorizeHttpRequest(this.runtime, this.config.auth, task, input);
-  }
-
-  escaper(): Escaper {
-    return this.runtime.escaper(this.config.escaper);
-  }
-
-  /** A task for a request that failed before an exchange could start (bad head, head timeout). */
-  newTask(c: RProxyConnection): HttpForwardTask {
-    const t = new HttpForwardTask('HttpForward', this.name, this.logName, c.info.clientAddr, c.info.serverAddr);
-    this.beginTask(t);
-    return t;
-  }
-
-  beginTask(t: TaskContext): void {
-    t.events = this.taskEvents;
-    this.stats.taskTotal++;
-    this.stats.taskAlive++;
-  }
-
-  endTask(t: TaskContext): void {
-    if (finishTask(t, this.taskLogger)) this.stats.taskAlive--;
   }
 }
