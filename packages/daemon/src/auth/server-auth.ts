@@ -156,6 +156,12 @@ export function authorizeTask(
   const stats = countersOf(user, input.serverName, input.requestType ? REQUEST_TAG[input.requestType] : 'tcp_connect', memo);
   task.user = user.name;
   task.userGroup = user.groupName;
+  // g3 decides once per task, as the user is found: a skipped task writes none of its records (but the
+  // half-close ones, which g3 writes unconditionally)
+  if (user.logLimiter && !user.logLimiter.tryTake()) {
+    stats.forbiddenLogSkipped++;
+    task.skipLog = true;
+  }
   if (newConnection) stats.connTotal++;
   if (user.isExpired()) return deny(stats, 'forbiddenUserExpired', 'FORBIDDEN_BY_RULE', `user '${user.name}' has expired`);
   if (c.blockAndDelayMs !== undefined) {
@@ -237,10 +243,6 @@ function taskFinisher(user: User, stats: UserStats, siteStats: UserStats | undef
       const up = user.upstreamStatsFor(t.escaper);
       up.upstreamInBytes += t.rRdBytes;
       up.upstreamOutBytes += t.rWrBytes;
-    }
-    if (user.logLimiter && !user.logLimiter.tryTake()) {
-      stats.forbiddenLogSkipped++;
-      t.skipLog = true;
     }
   };
 }

@@ -51,6 +51,22 @@ describe('TaskEvents', () => {
     ev.stop();
   });
 
+  it('a task its user\'s log_rate_limit skipped writes only its half-close record, as g3', async () => {
+    captured.length = 0;
+    const ev = new TaskEvents(() => logger);
+    ev.configure({ onCreated: true, onConnected: true, flushIntervalMs: 10 });
+    const t = tcpTask(ev);
+    t.skipLog = true;
+    t.markWait();
+    t.markReady();
+    await new Promise((r) => setTimeout(r, 40));
+    ev.shutdown(t, 'ClientShutdown');
+    finishTask(t, logger);
+    ev.finished(t);
+    assert.deepEqual(captured.map((r) => r.fields.find(([k]) => k === 'task_event')![1]), ['ClientShutdown']);
+    ev.stop();
+  });
+
   it('TcpConnect: Created, Connected, shutdown and Periodic records with g3\'s keys, then Finished', async () => {
     captured.length = 0;
     const ev = new TaskEvents(() => logger);

@@ -186,7 +186,7 @@ export class TaskEvents {
 
   /** The task starts: handed to its escaper (markWait), or set up by a server that calls it earlier. Logs once. */
   created(t: TaskContext): void {
-    if (!this.cfg.onCreated || t.eventsCreated) return;
+    if (!this.cfg.onCreated || t.eventsCreated || t.skipLog) return;
     t.eventsCreated = true;
     this.write(t, 'Created');
   }
@@ -195,7 +195,7 @@ export class TaskEvents {
   connected(t: TaskContext): void {
     if (t.eventsConnected) return;
     t.eventsConnected = true;
-    if (this.cfg.onConnected) this.write(t, 'Connected');
+    if (this.cfg.onConnected && !t.skipLog) this.write(t, 'Connected');
     if (this.cfg.flushIntervalMs !== undefined && !t.finished) {
       t.eventsRelaying = true;
       this.relaying.add(t);
@@ -230,7 +230,7 @@ export class TaskEvents {
   }
 
   private readonly flushPeriodic = (): void => {
-    for (const t of this.relaying) this.write(t, 'Periodic');
+    for (const t of this.relaying) if (!t.skipLog) this.write(t, 'Periodic');
   };
 
   private write(t: TaskContext, event: TaskEvent): void {
