@@ -2,21 +2,12 @@
  * SOCKS CONNECT (SOCKS4, 4a and 5): open a TCP stream through the escaper, answer, then relay. Bytes the client
  * sent right after its request (optimistic data) are held, bounded, and sent first.
  */
-import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
+import { SluiceError, toSluiceError } from '@sluice/common';
 import { encodeSocks4Reply, encodeSocks5Reply, type SocksAddress } from '@sluice/protocol';
 import { authorizeSocksTask } from '../../auth/socks-auth.js';
 import { TaskContext, type Upstream } from '../../task/task.js';
-import { Relay, type RelayEnd } from '../relay.js';
+import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { SocksConnection } from './connection.js';
-
-const END_REASON: Record<RelayEnd, TaskReason> = {
-  client: 'ClosedByClient',
-  upstream: 'ClosedByUpstream',
-  'client-error': 'ClientTcpReadFailed',
-  'upstream-error': 'UpstreamReadFailed',
-  idle: 'Idle',
-  quit: 'CanceledAsServerQuit',
-};
 
 function failReply(conn: SocksConnection, err: SluiceError): Buffer {
   return conn.version === 4 ? encodeSocks4Reply(false) : encodeSocks5Reply(err.socksReply);
@@ -104,18 +95,13 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
   task.cWrBytes += reply.length;
   task.markReady();
   task.stage = 'Relaying';
-  for (const b of held) {
-    task.cRdBytes += b.length;
-    task.rWrBytes += b.length;
-    server.stats.inBytes += b.length;
-    upSocket.write(b);
-  }
   const relay = new Relay(client, upSocket, task, server.stats, (end) => {
-    task.reason = END_REASON[end];
+    task.reason = RELAY_END_REASON[end];
     server.endTask(task);
     conn.active = null;
     conn.release();
   }, server.config.tcpSpeedLimit);
+  for (const b of held) relay.sendEarly(b);
   conn.active = { idleTick: (max) => relay.idleTick(max), abort: () => relay.abort() };
   relay.start();
 }

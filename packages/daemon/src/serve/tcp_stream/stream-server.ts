@@ -4,7 +4,7 @@
  * the upstream, the bytes the client already sent replayed first, then the relay until either side closes.
  */
 import type { Socket } from 'node:net';
-import { SluiceError, toSluiceError, type TaskReason } from '@sluice/common';
+import { SluiceError, toSluiceError } from '@sluice/common';
 import { FactsUserGroup } from '../../auth/facts/facts-group.js';
 import { authorizeTask } from '../../auth/server-auth.js';
 import { tlsUpgrade } from '../../escape/tls-upgrade.js';
@@ -13,18 +13,9 @@ import type { TlsClientConfig } from '../../tls/tls-config.js';
 import { TaskContext, type Upstream } from '../../task/task.js';
 import { finishTask } from '../../task/task-log.js';
 import { ListeningServer, type AliveWork } from '../base-server.js';
-import { Relay, type RelayEnd } from '../relay.js';
+import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { ClientInfo } from '../types.js';
 import type { StreamServerConfig } from './stream-config.js';
-
-const END_REASON: Record<RelayEnd, TaskReason> = {
-  client: 'ClosedByClient',
-  upstream: 'ClosedByUpstream',
-  'client-error': 'ClientTcpReadFailed',
-  'upstream-error': 'UpstreamReadFailed',
-  idle: 'Idle',
-  quit: 'CanceledAsServerQuit',
-};
 
 /** Where one stream task goes. */
 export interface StreamTarget {
@@ -211,24 +202,19 @@ class StreamWork implements AliveWork {
     task.stage = 'Connected';
     task.markReady();
     task.stage = 'Relaying';
-    const early = target.early;
-    if (early && early.length > 0) this.replay(up, early);
-    for (const b of this.held) this.replay(up, b);
-    this.held = [];
     const relay = new Relay(client, up, task, server.stats, (end) => {
-      task.reason = END_REASON[end];
+      task.reason = RELAY_END_REASON[end];
       this.done = true;
       server.endTask(task);
       server.workDone(this);
     }, server.config.tcpSpeedLimit);
+    // bytes read before the upstream existed (the peeked hello or request, then anything after) go first
+    const early = target.early;
+    if (early && early.length > 0) relay.sendEarly(early);
+    for (const b of this.held) relay.sendEarly(b);
+    this.held = [];
     this.relay = relay;
     relay.start();
   }
 
-  private replay(up: Socket, b: Buffer): void {
-    this.task.cRdBytes += b.length;
-    this.task.rWrBytes += b.length;
-    this.server.stats.inBytes += b.length;
-    up.write(b);
-  }
 }
