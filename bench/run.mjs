@@ -345,8 +345,14 @@ async function benchLogging(origin) {
   const statsdPort = udp.address().port;
   const offPort = await freePort();
   const onPort = await freePort();
+  const logPort = await freePort();
+  const statPort = await freePort();
+  const stat = [`target_udp: 127.0.0.1:${statsdPort}`, 'emit_interval: 200ms'];
   const offYaml = sluiceYaml({ servers: httpServer('http', offPort) });
-  const onYaml = sluiceYaml({ servers: httpServer('http', onPort), log: 'stdout', stat: [`target_udp: 127.0.0.1:${statsdPort}`, 'emit_interval: 200ms'] });
+  const onYaml = sluiceYaml({ servers: httpServer('http', onPort), log: 'stdout', stat });
+  // the two halves on their own, so the row says which of them the overhead comes from
+  const logYaml = sluiceYaml({ servers: httpServer('http', logPort), log: 'stdout' });
+  const statYaml = sluiceYaml({ servers: httpServer('http', statPort), stat });
   const check = checkSluiceConfig(onYaml);
   if (!check.ok) {
     udp.close();
@@ -368,12 +374,20 @@ async function benchLogging(origin) {
           });
           return Object.assign(p, { name: 'on' });
         },
+        async () => {
+          const p = await startSluice({ yaml: logYaml, port: logPort, core: PROXY_CORE, stdout: 'pipe' });
+          p.proc.stdout.on('data', () => {});
+          return Object.assign(p, { name: 'log' });
+        },
+        async () => Object.assign(await startSluice({ yaml: statYaml, port: statPort, core: PROXY_CORE }), { name: 'stat' }),
       ],
-      async ([off, on]) => {
+      async ([off, on, logOnly, statOnly]) => {
         const target = `http://127.0.0.1:${origin.ports.http}/x`;
         const variants = [
           { name: 'logs+statsd off', proxy: off },
           { name: 'logs+statsd on', proxy: on },
+          { name: 'task log only', proxy: logOnly },
+          { name: 'statsd only', proxy: statOnly },
         ];
         log('logging: interleaved rounds');
         const linesBefore = logLines;
@@ -382,7 +396,7 @@ async function benchLogging(origin) {
         await sleep(500); // one more StatsD emit interval
         const base = res[0].rps;
         for (const r of res) {
-          const on = r.name.endsWith('on');
+          const on = r.name === 'logs+statsd on';
           rows.push({ bench: 'logging', target: r.name, ...r, vsBase: r.rps / base, cpuVsBase: r.cpuPer10k / res[0].cpuPer10k, logLines: on ? logLines - linesBefore : 0, logBytes: on ? logBytes : 0, statsdPackets: on ? packets - packetsBefore : 0 });
         }
       },
