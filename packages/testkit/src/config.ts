@@ -15,6 +15,8 @@ export interface BaseConfigOptions {
   escapers?: string;
   /** what `direct` may reach (default 127.0.0.1) */
   directAllow?: string;
+  /** `direct`'s egress filter default for addresses not listed (default allow) */
+  directDefault?: 'allow' | 'forbid';
 }
 
 export function baseConfig(o: BaseConfigOptions = {}): string {
@@ -30,6 +32,6 @@ ${o.resolvers ?? ''}escaper:
   - name: direct
     type: direct_fixed
     resolver: default
-    egress_network_filter: { default: allow, allow: ${o.directAllow ?? '127.0.0.1'} }
+    egress_network_filter: { default: ${o.directDefault ?? 'allow'}, allow: ${o.directAllow ?? '127.0.0.1'} }
 ${o.escapers ?? ''}`;
 }

@@ -8,7 +8,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
+import { baseConfig, curl, readUntil, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { TOOR_FAST } from '../user_auth/config.js';
 import { chunkWithLine, startRawChunkOrigin } from './raw-chunk-origin.js';
 
@@ -16,21 +16,7 @@ const AUTH = `Proxy-Authorization: Basic ${Buffer.from('root:toor').toString('ba
 
 function yaml(): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter:
-      default: allow
-      allow: 127.0.0.1
-user_group:
+${baseConfig()}user_group:
   - name: users
     static_users:
       - name: root

@@ -9,7 +9,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, defaultRoutes, readUntil, runSluice, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
+import { baseConfig, curl, defaultRoutes, readUntil, runSluice, startDaemon, startOrigin, tcpConnect, type DaemonHandle, type Origin } from '@sluice/testkit';
 import { TOOR_FAST } from '../user_auth/config.js';
 import { startRawChunkOrigin } from '../http_proxy_g3opts/raw-chunk-origin.js';
 
@@ -17,19 +17,7 @@ const BASIC = `Basic ${Buffer.from('root:toor').toString('base64')}`;
 
 function yaml(origin: Origin, rawPort: number): string {
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: { default: allow, allow: 127.0.0.1 }
-user_group:
+${baseConfig()}user_group:
   - name: users
     static_users:
       - name: root

@@ -12,6 +12,7 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  baseConfig,
   curl, makePki, pattern, removePki, startDaemon, startEchoServer, startOrigin, startTlsOrigin,
   type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
@@ -151,19 +152,7 @@ describe('stream servers', () => {
     await new Promise<void>((r) => alt.listen(0, '127.0.0.2', r));
     altPort = (alt.address() as AddressInfo).port;
     const yaml = `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: { default: forbid, allow: 127.0.0.0/8 }
-user_group:
+${baseConfig({ directDefault: 'forbid', directAllow: '127.0.0.0/8' })}user_group:
   - name: local
     type: facts
     static_users:
@@ -484,19 +473,7 @@ describe('tcp_stream reload', () => {
     const echo = await startEchoServer();
     const origin = await startOrigin();
     const conf = (up: number) => `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: { default: forbid, allow: 127.0.0.1 }
-server:
+${baseConfig({ directDefault: 'forbid' })}server:
   - name: r
     type: tcp_stream
     listen: 127.0.0.1:0

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePki, removePki, runSluice, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
+import { baseConfig, makePki, removePki, runSluice, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki } from '@sluice/testkit';
 import { startRedis, type RedisServer } from '../redis_users/redis-server.js';
 
 const ENC = 'tls_ticket_enc';
@@ -31,19 +31,7 @@ function yaml(pki: TestPki, origin: Origin, redisPort: number): string {
         enc_key: ${ENC}
         dec_set: ${DEC}`;
   return `
-runtime:
-  server_offline_delay: 0
-  task_wait_delay: 0
-log: stdout
-resolver:
-  - name: default
-    type: c-ares
-escaper:
-  - name: direct
-    type: direct_fixed
-    resolver: default
-    egress_network_filter: { default: allow, allow: 127.0.0.1 }
-server:
+${baseConfig()}server:
   - name: shared
     type: http_proxy
     listen: 127.0.0.1:0

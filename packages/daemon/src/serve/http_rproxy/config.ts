@@ -7,11 +7,11 @@ import type { ListeningServerConfig } from '../base-server.js';
 import { parseForwardedMode, parseServerId, type ForwardedMode } from '../http/forwarded.js';
 import { parseTaskLogEvents } from '../../task/task-events.js';
 import { parseListeningServerBase } from '../server-config.js';
-import { parseHosts, type HostMatch } from './hosts.js';
+import { parseHosts, type RProxyHosts } from './hosts.js';
 
 export interface HttpRProxyConfig extends ListeningServerConfig {
   escaper: string;
-  hosts: HostMatch;
+  hosts: RProxyHosts;
   serverId: string | undefined;
   forwarded: ForwardedMode;
   enableTlsServer: boolean;

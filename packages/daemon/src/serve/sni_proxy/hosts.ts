@@ -1,10 +1,10 @@
 /**
- * `allowed_hosts` (alias `allowed_sites`) of sni_proxy: g3's host-matched objects. Each entry names hosts with
- * `exact_match` (hosts or IPs), `child_match` (parent domains) or `set_default` (an entry with no match key is
- * the default), and may rewrite the destination with `redirect_host` / `redirect_port`. When the map is set,
- * a host it does not match is refused.
+ * `allowed_hosts` (alias `allowed_sites`) of sni_proxy: g3's host-matched objects (serve/host-match.ts) whose
+ * entries may rewrite the destination with `redirect_host` / `redirect_port`. When the map is set, a host it
+ * does not match is refused.
  */
-import { normalizeIp, parseDomain, parseHost, ValueError, type Host } from '@sluice/common';
+import { parseHost, ValueError, type Host } from '@sluice/common';
+import { hostKey, parseHostMatched, type HostMatch } from '../host-match.js';
 import type { Upstream } from '../../task/task.js';
 
 export interface SniHost {
@@ -12,32 +12,7 @@ export interface SniHost {
   readonly redirectPort: number | undefined;
 }
 
-export class SniHostMatch {
-  private readonly exact = new Map<string, SniHost>();
-  /** child domains with a leading dot, longest first, so `example.org` never matches `xexample.org` */
-  private readonly children: Array<[string, SniHost]> = [];
-  defaultHost: SniHost | undefined;
-
-  addExact(host: string, h: SniHost): void {
-    if (this.exact.has(host)) throw new ValueError(`host ${host} is matched by two entries`);
-    this.exact.set(host, h);
-  }
-
-  addChild(domain: string, h: SniHost): void {
-    const suffix = `.${domain}`;
-    if (this.children.some(([s]) => s === suffix)) throw new ValueError(`child domain ${domain} is matched by two entries`);
-    this.children.push([suffix, h]);
-    this.children.sort((a, b) => b[0].length - a[0].length);
-  }
-
-  /** The entry for a host (lowercase domain or canonical IP), else the default entry. */
-  get(host: string): SniHost | undefined {
-    const e = this.exact.get(host);
-    if (e) return e;
-    for (const [suffix, h] of this.children) if (host.endsWith(suffix)) return h;
-    return this.defaultHost;
-  }
-}
+export type SniHostMatch = HostMatch<SniHost>;
 
 /** The destination after an entry's redirection: a new host keeps the asked port unless redirect_port is set. */
 export function redirect(h: SniHost, u: Upstream): Upstream {
@@ -46,9 +21,7 @@ export function redirect(h: SniHost, u: Upstream): Upstream {
   return u;
 }
 
-const ENTRY_KEYS = ['exact_match', 'child_match', 'set_default', 'redirect_host', 'redirect_port'];
-
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+const ENTRY_KEYS = ['redirect_host', 'redirect_port'];
 
 function entryOf(m: Record<string, unknown>): SniHost {
   let redirectHost: Host | undefined;
@@ -70,41 +43,7 @@ function entryOf(m: Record<string, unknown>): SniHost {
 
 /** Parse `allowed_hosts`: one map or a list of maps. */
 export function parseAllowedHosts(v: unknown): SniHostMatch {
-  const hm = new SniHostMatch();
-  list(v).forEach((raw, index) => {
-    const path = Array.isArray(v) ? [String(index)] : [];
-    try {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ValueError('a host entry must be a map');
-      const m: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(raw)) {
-        const key = k.toLowerCase().replace(/-/g, '_');
-        if (!ENTRY_KEYS.includes(key)) throw new ValueError(`unknown key '${k}' in host entry (known: ${ENTRY_KEYS.join(', ')})`, [k]);
-        m[key] = val;
-      }
-      const h = entryOf(m);
-      let matched = false;
-      if (m.exact_match !== undefined) {
-        for (const x of list(m.exact_match)) hm.addExact(parseHost(x).host, h);
-        matched = true;
-      }
-      if (m.child_match !== undefined) {
-        for (const d of list(m.child_match)) hm.addChild(parseDomain(d, true), h);
-        matched = true;
-      }
-      if (m.set_default !== undefined && typeof m.set_default !== 'boolean') throw new ValueError('set_default must be a bool', ['set_default']);
-      if (m.set_default === true || !matched) {
-        if (hm.defaultHost) throw new ValueError('a default host entry is already set');
-        hm.defaultHost = h;
-      }
-    } catch (e) {
-      if (e instanceof ValueError) throw new ValueError(e.message, [...path, ...(e.path ?? [])]);
-      throw e;
-    }
-  });
-  return hm;
+  return parseHostMatched(v, ENTRY_KEYS, entryOf);
 }
 
-/** The lookup key of a requested host: canonical IP text or a lowercase domain without a trailing dot. */
-export function hostKey(host: string): string {
-  return normalizeIp(host) ?? host.toLowerCase().replace(/\.$/, '');
-}
+export { hostKey };
