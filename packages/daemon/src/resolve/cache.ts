@@ -2,6 +2,9 @@
  * A TTL-bounded answer cache with in-flight de-duplication: concurrent lookups of one name share one query,
  * answers live between the configured min and max TTL, failures are cached for the negative TTL.
  */
+import type { ResolverQueryStats } from '../stat/extra-stats.js';
+import type { ResolverStats } from './types.js';
+
 export interface CachePolicy {
   positiveMinTtl: number;
   positiveMaxTtl: number;
@@ -33,6 +36,24 @@ export class ResolverCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * A resolver's A/AAAA lookup through the cache, kept in the counters every caching resolver reports
+   * (resolver.query.* and the per-type cache gauges).
+   */
+  countedLookup(host: string, family: 4 | 6, stats: ResolverStats, qs: ResolverQueryStats, query: () => Promise<Answer>): Promise<string[]> {
+    stats.queryTotal++;
+    qs.total++;
+    const p = this.lookup(`${family}/${host}`, query, (cached) => {
+      if (cached) {
+        stats.queryCached++;
+        qs.cached++;
+      }
+    });
+    qs.cacheLength = this.entries.size;
+    qs.cacheCapacity = this.policy.maxEntries;
+    return p;
   }
 
   /** `hit` is told whether the answer came from the cache (for stats). */

@@ -75,18 +75,8 @@ export class CAresResolver implements Resolver<CAresConfig> {
 
   resolveFamily(host: string, family: 4 | 6): Promise<string[]> {
     if (this.closed) return Promise.reject(new SluiceError('RESOLVE_DENIED', `resolver ${this.name} is closed`));
-    this.stats.queryTotal++;
     const qs = family === 4 ? this.queryStats.A : this.queryStats.AAAA;
-    qs.total++;
-    const p = this.cache.lookup(`${family}/${host}`, () => this.query(host, family, qs), (cached) => {
-      if (cached) {
-        this.stats.queryCached++;
-        qs.cached++;
-      }
-    });
-    qs.cacheLength = this.cache.size;
-    qs.cacheCapacity = MAX_CACHE_ENTRIES;
-    return p;
+    return this.cache.countedLookup(host, family, this.stats, qs, () => this.query(host, family, qs));
   }
 
   private async query(host: string, family: 4 | 6, qs: ResolverQueryStats): Promise<Answer> {
