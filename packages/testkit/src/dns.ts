@@ -16,8 +16,8 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1 (dnsmasq binds both). */
-async function freeUdpPort(): Promise<number> {
+/** A port free for both TCP and UDP on 127.0.0.1, at the time of asking (dnsmasq binds both). */
+export async function freeTcpUdpPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const tcp = createServer();
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
@@ -37,16 +37,26 @@ async function freeUdpPort(): Promise<number> {
   throw new Error('no port free for both TCP and UDP');
 }
 
+export interface DnsmasqOptions {
+  /**
+   * A domain dnsmasq is authoritative for (`--local=/zone/`): unknown names in it are NXDOMAIN and a missing
+   * family NODATA, instead of REFUSED. Also runs dnsmasq forking per TCP connection (not in debug mode, where
+   * it serves a TCP connection inline, so a client keeping one open — dnsdist for DoT — would stall UDP).
+   */
+  zone?: string;
+}
+
 /** `records`: name → IPv4/IPv6 addresses. */
-export async function startDnsmasq(records: Record<string, string[]>): Promise<DnsServer> {
+export async function startDnsmasq(records: Record<string, string[]>, opts: DnsmasqOptions = {}): Promise<DnsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-dns-'));
   const hostsText = (r: Record<string, string[]>) => Object.entries(r).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n';
   writeFileSync(join(dir, 'hosts'), hostsText(records));
   let lastErr = '';
   for (let attempt = 0; attempt < 10; attempt++) {
-    const port = await freeUdpPort();
+    const port = await freeTcpUdpPort();
     const proc: ChildProcess = spawn('dnsmasq', [
-      '--keep-in-foreground', '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
+      '--keep-in-foreground', ...(opts.zone ? [`--local=/${opts.zone}/`] : ['--no-daemon']), `--port=${port}`,
+      '--listen-address=127.0.0.1', '--bind-interfaces',
       '--no-resolv', '--no-hosts', `--addn-hosts=${join(dir, 'hosts')}`, '--no-poll', '--conf-file=/dev/null',
       '--user=root', '--pid-file=', '--log-facility=-', '--local-ttl=60',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });

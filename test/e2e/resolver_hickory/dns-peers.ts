@@ -1,39 +1,19 @@
 /**
- * Real DNS peers for the hickory resolver suite, on 127.0.0.1 and free ports:
- * - dnsmasq answering a `sluice.test` zone from a hosts file. Unlike testkit's startDnsmasq it runs without
- *   --no-daemon, so it forks per TCP connection: in debug mode dnsmasq serves a TCP connection inline and a
- *   client keeping one open (dnsdist does, for DoT) would stall its UDP side. `--local=/sluice.test/` makes
- *   unknown names NXDOMAIN and missing families NODATA instead of REFUSED (there is no upstream).
+ * Real DNS peers for the hickory resolver suite, on 127.0.0.1 and free ports (the dnsmasq zone behind them is
+ * testkit's startDnsmasq with a `zone`):
  * - Debian's dnsdist in front of it: plain DNS, DNS-over-TLS and DNS-over-HTTPS with a test certificate.
  * - a UDP socket that never answers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freeTcpUdpPort } from '@sluice/testkit';
 import { createSocket } from 'node:dgram';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Peer {
   close(): Promise<void>;
-}
-
-/** A port free for TCP and UDP alike on 127.0.0.1, at the time of asking. */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const tcp = createServer();
-    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
-    const port = (tcp.address() as AddressInfo).port;
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      udp.once('error', () => r(false));
-      udp.bind(port, '127.0.0.1', () => r(true));
-    });
-    await new Promise<void>((r) => tcp.close(() => r()));
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
-  }
-  throw new Error('no port free for both TCP and UDP');
 }
 
 function stopProcess(proc: ChildProcess, dir?: string): Promise<void> {
@@ -77,32 +57,6 @@ async function tcpAccepts(port: number, deadline: number): Promise<boolean> {
   return false;
 }
 
-export interface ZoneServer extends Peer {
-  port: number;
-}
-
-/** `records`: name → addresses (IPv4 and/or IPv6). */
-export async function startZone(records: Record<string, string[]>): Promise<ZoneServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-hickory-zone-'));
-  const hosts = join(dir, 'hosts');
-  writeFileSync(hosts, Object.entries(records).flatMap(([name, ips]) => ips.map((ip) => `${ip} ${name}`)).join('\n') + '\n');
-  let lastErr = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const proc = spawn('dnsmasq', [
-      '--keep-in-foreground', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-      '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`, '--no-poll', '--conf-file=/dev/null', '--local=/sluice.test/',
-      '--user=root', '--pid-file=', '--log-facility=-', '--local-ttl=60',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr!.on('data', (d) => (stderr += d));
-    if (await staysUp(proc, 300)) return { port, close: () => stopProcess(proc, dir) };
-    lastErr = stderr;
-  }
-  rmSync(dir, { recursive: true, force: true });
-  throw new Error(`dnsmasq did not start: ${lastErr}`);
-}
-
 export interface DnsdistServer extends Peer {
   plainPort: number;
   dotPort: number;
@@ -114,7 +68,7 @@ export async function startDnsdist(backendPort: number, certFile: string, keyFil
   const dir = mkdtempSync(join(tmpdir(), 'sluice-hickory-dnsdist-'));
   let lastErr = '';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const [plainPort, dotPort, dohPort] = [await freePort(), await freePort(), await freePort()];
+    const [plainPort, dotPort, dohPort] = [await freeTcpUdpPort(), await freeTcpUdpPort(), await freeTcpUdpPort()];
     const conf = join(dir, 'dnsdist.conf');
     writeFileSync(conf, [
       // no security-status lookups on the network

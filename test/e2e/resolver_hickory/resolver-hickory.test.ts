@@ -10,15 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  curl, makePki, removePki, runCtl, runSluice, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki,
+  curl, makePki, removePki, runCtl, runSluice, startDaemon, startOrigin, type DaemonHandle, type Origin, type TestPki, startDnsmasq, type DnsServer,
 } from '@sluice/testkit';
-import { startDnsdist, startSilentUdp, startZone, type DnsdistServer, type SilentServer, type ZoneServer } from './dns-peers.js';
+import { startDnsdist, startSilentUdp, type DnsdistServer, type SilentServer } from './dns-peers.js';
 
 /** more A records than fit in 1232 octets of UDP: dnsmasq sets TC and the resolver asks again over TCP */
 const BIG = Array.from({ length: 100 }, (_, i) => `10.1.${i >> 8}.${(i & 0xff) + 1}`);
 
 describe('hickory resolver with real DNS servers', () => {
-  let zone: ZoneServer;
+  let zone: DnsServer;
   let dnsdist: DnsdistServer;
   let silent: SilentServer;
   /** silent on 127.0.0.2 at the zone's port: the first of two servers, where only the second answers */
@@ -31,12 +31,12 @@ describe('hickory resolver with real DNS servers', () => {
     runCtl(['-C', d.controlDir, '-p', String(d.pid), 'resolver', resolver, 'query', name, ...(strategy ? ['-s', strategy] : [])]);
 
   before(async () => {
-    zone = await startZone({
+    zone = await startDnsmasq({
       'origin.sluice.test': ['127.0.0.1'],
       'dual.sluice.test': ['127.0.0.2', '::2'],
       'v6.sluice.test': ['::3'],
       'big.sluice.test': BIG,
-    });
+    }, { zone: 'sluice.test' });
     pki = makePki(['dns.sluice.test'], []);
     dnsdist = await startDnsdist(zone.port, pki.files.cert, pki.files.key);
     silent = await startSilentUdp();
