@@ -95,7 +95,13 @@ export async function startSluice({ yaml, port, core, stdout = 'ignore', profile
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
-  const peer = startPinned('sluice', core, process.execPath, [...nodeArgs, SLUICE_BIN, '-c', dir, '-G', 'bench', '-C', ctl], { stdout });
+  // through the launcher beside the build when it has one (bin/sluice: what `npm start` and the systemd unit
+  // run, with its allocator settings); it execs node, so the pid is still the daemon's
+  const launcher = join(dirname(SLUICE_BIN), '../../bin/sluice');
+  const args = ['-c', dir, '-G', 'bench', '-C', ctl];
+  const peer = existsSync(launcher)
+    ? startPinned('sluice', core, '/bin/sh', [launcher, ...args], { stdout, env: { ...process.env, SLUICE_NODE: process.execPath, SLUICE_NODE_ARGS: nodeArgs.join(' ') } })
+    : startPinned('sluice', core, process.execPath, [...nodeArgs, SLUICE_BIN, ...args], { stdout });
   return started(peer, port, dir);
 }
 
