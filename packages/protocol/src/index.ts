@@ -3,3 +3,4 @@ export * from './proxy-protocol/index.js';
 export * from './socks/index.js';
 export * from './tls-hello/index.js';
 export * from './dns/index.js';
+export * from './dpi/index.js';
