@@ -73,6 +73,10 @@ export const ERROR_TABLE = {
   FORBIDDEN_DESTINATION: o('ForbiddenByRule', 403, SocksReply.NotAllowed),
   FORBIDDEN_EGRESS_IP: o('ForbiddenByRule', 403, SocksReply.NotAllowed),
   ESCAPER_NOT_USABLE: o('EscaperNotUsable', 403, SocksReply.NotAllowed),
+  /** an auditor's protocol policy refused the stream (unknown / timed-out protocol, a `block` policy) */
+  PROTOCOL_BANNED: o('ForbiddenByRule', 403, SocksReply.NotAllowed),
+  /** an auditor's interception of an application protocol failed */
+  INTERCEPTION_FAILED: o('InterceptionError', 502, SocksReply.GeneralFailure),
   // resolve
   RESOLVE_FAILED: o('UpstreamNotResolved', 530, SocksReply.HostUnreachable),
   RESOLVE_DENIED: o('UpstreamNotResolved', 530, SocksReply.HostUnreachable),

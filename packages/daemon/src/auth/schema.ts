@@ -18,7 +18,8 @@ const basicFields: Record<string, FieldSchema> = {
       '`tcp_remote_keepalive`, `tcp_remote_misc_opts`, `tcp_client_misc_opts`, `udp_client_misc_opts`, `udp_remote_misc_opts` (what Node can set: keepalive idle time, no_delay, UDP TTL; ' +
       'other options load with a warning and are not applied), `http_upstream_keepalive`, `http_rsp_header_recv_timeout`, ' +
       '`task_idle_max_count`, `socks_use_udp_associate`, `egress_path_id_map` (escaper name → string id, in place of the client\'s own choice); ' +
-      'accepted for g3 compatibility: `audit`, `egress_path_value_map`. ' +
+      '`audit` (`enable_protocol_inspection` false, `prohibit_unknown_protocol` false, `prohibit_timeout_protocol` true, `task_audit_ratio`: whether and how an auditor inspects this user\'s tasks); ' +
+      'accepted for g3 compatibility: `egress_path_value_map`. ' +
       'Static users win over dynamic users of the same name. See doc/users.md.',
   ),
   anonymous_user: userMap('The user for requests without credentials or with an unknown user name (its token is ignored).'),

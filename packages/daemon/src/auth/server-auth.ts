@@ -7,6 +7,7 @@
  * last verified and the user it gave, so only a changed header (or a changed user set) is checked again.
  * SOCKS: `authenticateUser` once per connection (RFC 1929), then `authorizeTask` per command.
  */
+import { DEFAULT_USER_AUDIT } from './user-audit.js';
 import { applyUsernameEgress } from './username-egress.js';
 import type { Socket } from 'node:net';
 import { isForbidden, SluiceError, type ProxyRequestType } from '@sluice/common';
@@ -206,6 +207,7 @@ export function authorizeTask(
   }
   user.aliveRequests++;
   task.userResolve = user.overridesFor(site);
+  task.userAudit = c.audit ?? DEFAULT_USER_AUDIT;
   // g3: the user's egress_path_id_map replaces what the client chose (its selection header)
   if (user.egressPath) {
     const own = task.egressPath;

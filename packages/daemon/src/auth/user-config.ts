@@ -3,6 +3,7 @@
  * (YAML and JSON use the same keys; g3proxy/src/config/auth/user). Keys are normalised (lowercase, `-` as
  * `_`) and unknown keys are errors, as in g3. Values use the shared g3 value parsers.
  */
+import { parseUserAudit, type UserAuditConfig } from './user-audit.js';
 import {
   asBool, asString, asUsize, isMap, parseDuration, parseGlobalStreamLimit, parseHostFilterSet,
   parseHttpKeepalive, parseIpAddr, parseIpNetwork, parseDomain, parseNetworkAcl, parsePortAcl, parseProxyRequestFilter,
@@ -70,6 +71,8 @@ export interface UserConfig {
   readonly resolveRedirection: ResolveRedirection | undefined;
   readonly logRateLimit: RateLimitQuota | undefined;
   readonly logUriMaxChars: number | undefined;
+  /** the `audit` block; undefined: g3's defaults (no protocol inspection) */
+  readonly audit: UserAuditConfig | undefined;
   readonly taskIdleMaxCount: number | undefined;
   readonly socksUseUdpAssociate: boolean;
   readonly httpRspHeadTimeoutMs: number | undefined;
@@ -77,7 +80,7 @@ export interface UserConfig {
   /** egress_path_id_map: escaper name → string id (g3's "string id" egress path selection) */
   readonly egressPathIdMap: ReadonlyMap<string, string> | undefined;
   readonly matchByFacts: readonly UserFact[];
-  /** accepted with g3's syntax and kept as parsed (audit, egress path maps) */
+  /** accepted with g3's syntax and kept as parsed (egress path maps) */
   readonly socketOptions: Readonly<Record<string, unknown>>;
   /** the value as written (for the control socket's listings and the cache file) */
   readonly raw: Record<string, unknown>;
@@ -251,7 +254,7 @@ export function parseUserConfig(v: unknown, anonymous = false): UserConfig {
       }));
     },
     match_by_facts: (x) => list(x).forEach((f, i) => within(i, () => facts.push(parseFact(f)))),
-    audit: keep('audit', (x) => x),
+    audit: set('audit', parseUserAudit),
     egress_path_id_map: set('egressPathIdMap', parseEgressPathIdMap),
     egress_path_value_map: keep('egress_path_value_map', (x) => x),
   });

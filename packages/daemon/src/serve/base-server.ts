@@ -9,9 +9,11 @@ import type { Listener, ListenerOwner, ListenSpecLike } from '../runtime/listene
 import type { BaseConfig } from '../runtime/object-def.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ServerStats } from '../stat/server-stats.js';
-import { formatSockAddr } from '../task/task.js';
+import { formatSockAddr, type TaskContext } from '../task/task.js';
 import { TaskEvents, type TaskLogEventsConfig } from '../task/task-events.js';
 import type { BoundAddress, ClientInfo, Server } from './types.js';
+import { auditorFor } from '../audit/select.js';
+import type { StreamAuditor } from '../audit/auditor/index.js';
 
 export interface ListeningServerConfig extends BaseConfig {
   listen: ListenSpecLike | undefined;
@@ -61,6 +63,11 @@ export abstract class ListeningServer<Cfg extends ListeningServerConfig> impleme
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** The auditor of a task's tunnel (the server's `auditor`, or a comply_audit escaper's), or undefined: not audited. */
+  tunnelAuditor(task: TaskContext, serverAuditor: string | undefined): StreamAuditor | undefined {
+    return auditorFor(this.runtime, serverAuditor, task);
   }
 
   get aliveCount(): number {

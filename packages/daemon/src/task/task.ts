@@ -64,6 +64,10 @@ export class TaskContext {
   usernameParams: ReadonlyMap<string, string> | undefined;
   /** per-user overrides the escapers apply (set by auth/ from the user's config) */
   userResolve: import('../auth/task-user.js').UserResolveOverrides | undefined;
+  /** the authenticated user's `audit` block (set with the user; g3's defaults when the user has none) */
+  userAudit: import('../auth/user-audit.js').UserAuditConfig | undefined;
+  /** the auditor a comply_audit escaper put in place of the server's for this task */
+  auditor: string | undefined;
   /** called once as the task finishes, before its log line (per-user counters, log_rate_limit) */
   onFinish: ((t: TaskContext) => void) | undefined;
   /** set by onFinish when the user's log_rate_limit drops this task's log line */

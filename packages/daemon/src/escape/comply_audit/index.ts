@@ -1,9 +1,10 @@
 /**
- * `comply_audit`: hand every task to `next`, under `auditor` instead of the server's. Auditing itself is not
- * implemented in sluice yet, so the auditor is only referenced (it must exist) and tasks pass through.
+ * `comply_audit`: hand every task to `next`, under `auditor` instead of the server's: the task's tunnel is
+ * inspected (or not) as that auditor says once it is connected, whatever auditor the server names.
  */
 import type { BaseConfig, ObjectTypeDef, ParseContext } from '../../runtime/object-def.js';
 import { commonEscaperFields, str } from '../../runtime/schema-util.js';
+import type { TaskContext } from '../../task/task.js';
 import { RouteEscaper, routeSchema } from '../route-base.js';
 
 export interface ComplyAuditConfig extends BaseConfig {
@@ -14,7 +15,7 @@ export interface ComplyAuditConfig extends BaseConfig {
 const schema = routeSchema('comply_audit', {
   ...commonEscaperFields,
   next: str('Escaper that carries the tasks.'),
-  auditor: str('Auditor that applies to these tasks instead of the server\'s.'),
+  auditor: str('Auditor that applies to these tasks instead of the server\'s (the tunnels of CONNECT, SOCKS TCP connect and stream servers are inspected by it).'),
 }, { required: ['next', 'auditor'] });
 
 function parse(v: Record<string, unknown>, ctx: ParseContext): ComplyAuditConfig {
@@ -23,7 +24,8 @@ function parse(v: Record<string, unknown>, ctx: ParseContext): ComplyAuditConfig
 
 export class ComplyAuditEscaper extends RouteEscaper<ComplyAuditConfig> {
   readonly logName = 'ComplyAudit';
-  protected select(): string {
+  protected select(task: TaskContext): string {
+    task.auditor = this.config.auditor;
     return this.config.next;
   }
 }

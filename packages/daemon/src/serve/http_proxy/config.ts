@@ -12,6 +12,8 @@ import { parseListeningServerBase } from '../server-config.js';
 
 export interface HttpProxyConfig extends ListeningServerConfig {
   escaper: string;
+  /** the server's auditor; undefined = tunnels are not audited (unless a comply_audit escaper names one) */
+  auditor: string | undefined;
   auth: ServerAuthConfig;
   dstHosts: HostFilterSet | undefined;
   dstPorts: PortAcl | undefined;
@@ -61,6 +63,7 @@ export function parseHttpProxyConfig(v: Record<string, unknown>, ctx: ParseConte
     ...parseListeningServerBase(v, ctx, 'http_proxy'),
     taskLogEvents: parseTaskLogEvents(v, ctx),
     escaper: v.escaper as string,
+    auditor: v.auditor as string | undefined,
     auth: parseServerAuth(v),
     dstHosts: v.dst_host_filter_set === undefined ? undefined : parseHostFilterSet(v.dst_host_filter_set),
     dstPorts: v.dst_port_filter === undefined ? undefined : parsePortAcl(v.dst_port_filter),

@@ -1,5 +1,6 @@
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
 import { serverAuthFields } from '../../auth/server-auth-config.js';
+import { serverAuditorField } from '../../audit/server-field.js';
 import { tlsField } from '../../tls/tls-config.js';
 import { tlsTicketerField } from '../../tls/ticketer-config.js';
 import { taskLogEventFields } from '../../task/task-events.js';
@@ -13,6 +14,7 @@ export const httpProxySchema = objectSchema(TYPE_NAMES, {
   ...taskLogEventFields,
   ...serverAuthFields,
   escaper: str('Escaper every task of this server goes to (required).'),
+  auditor: serverAuditorField,
   dst_host_filter_set: g3('host_filter_set', 'Which destination hosts may be reached (exact, child, regex, subnet rules).'),
   dst_port_filter: g3('port_acl', 'Which destination ports may be reached.'),
   req_header_recv_timeout: g3('duration', 'Time allowed to receive a request head (default 30s).'),

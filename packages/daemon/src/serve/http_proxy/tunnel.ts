@@ -8,6 +8,7 @@ import { TaskContext } from '../../task/task.js';
 import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { HttpProxyConnection } from './connection.js';
 import { CONNECT_ESTABLISHED, remoteConnectionInfo } from '../http/responses.js';
+import { AuditedTunnel } from '../../audit/audited-tunnel.js';
 
 export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, headBytes: number): Promise<void> {
   const server = conn.server;
@@ -78,6 +79,19 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   task.cWrBytes += established.length;
   task.markReady();
   task.stage = 'Relaying';
+  const auditor = server.tunnelAuditor(task, server.config.auditor);
+  if (auditor) {
+    const tunnel = new AuditedTunnel({
+      auditor, client, upstream, task, target: upstream0, stats: server.stats, limit: server.config.speedLimit ?? null,
+      early: conn.takeQueued(), done: () => {
+        server.endTask(task);
+        conn.release();
+      },
+    });
+    conn.tunnelIdleTick = (max) => tunnel.idleTick(max);
+    conn.tunnelAbort = () => tunnel.abort();
+    return tunnel.start();
+  }
   const relay = new Relay(client, upstream, task, server.stats, (end) => {
     task.reason = RELAY_END_REASON[end];
     server.endTask(task);

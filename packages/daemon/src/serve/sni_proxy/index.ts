@@ -1,3 +1,4 @@
+import { auditorDeps } from '../../audit/server-field.js';
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
 import { listeningDiff } from '../listen-diff.js';
 import { parseSniProxyConfig, type SniProxyConfig } from './config.js';
@@ -11,6 +12,6 @@ export const sniProxyType: ObjectTypeDef<SniProxyConfig, SniProxyServer> = {
   schema: sniProxySchema,
   parse: parseSniProxyConfig,
   create: (cfg, runtime) => new SniProxyServer(cfg, runtime),
-  dependsOn: (cfg) => ({ escaper: [cfg.escaper], ...(cfg.auth.userGroup ? { user_group: [cfg.auth.userGroup] } : {}) }),
+  dependsOn: (cfg) => ({ escaper: [cfg.escaper], ...auditorDeps(cfg.auditor), ...(cfg.auth.userGroup ? { user_group: [cfg.auth.userGroup] } : {}) }),
   diff: listeningDiff,
 };

@@ -11,6 +11,7 @@ import { parseListeningServerBase } from '../server-config.js';
 
 export interface SocksProxyConfig extends ListeningServerConfig {
   escaper: string;
+  auditor: string | undefined;
   auth: ServerAuthConfig;
   useUdpAssociate: boolean;
   negotiationTimeoutMs: number;
@@ -73,6 +74,7 @@ export function parseSocksProxyConfig(v: Record<string, unknown>, ctx: ParseCont
     // g3's socks_proxy closes an idle task at the first idle check (its default count is 1, not 5).
     idleMaxCount: (v.task_idle_max_count as number | undefined) ?? 1,
     escaper: v.escaper as string,
+    auditor: v.auditor as string | undefined,
     auth: parseServerAuth(v),
     useUdpAssociate: v.use_udp_associate === true,
     negotiationTimeoutMs: v.negotiation_timeout === undefined ? 4000 : parseDuration(v.negotiation_timeout),

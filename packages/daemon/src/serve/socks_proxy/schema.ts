@@ -1,3 +1,4 @@
+import { serverAuditorField } from '../../audit/server-field.js';
 import { bool, commonServerFields, g3, int, objectSchema, str } from '../../runtime/schema-util.js';
 import { serverAuthFields } from '../../auth/server-auth-config.js';
 import { taskLogEventFields } from '../../task/task-events.js';
@@ -11,6 +12,7 @@ export const socksProxySchema = objectSchema(TYPE_NAMES, {
   ...listeningServerFields,
   task_idle_max_count: int('A task with no traffic for this many idle checks in a row is closed as Idle (default 1, as g3proxy\'s socks_proxy).', { minimum: 1 }),
   escaper: str('Escaper every task of this server goes to (required).'),
+  auditor: serverAuditorField,
   user_group: serverAuthFields.user_group!,
   username_params: serverAuthFields.username_params!,
   use_udp_associate: bool('Serve UDP ASSOCIATE as RFC 1928 describes it (a destination per datagram). When false (the default) the first datagram fixes the destination and the relay is connected to it, as g3proxy\'s "udp connect". A user\'s `socks_use_udp_associate: true` turns it on for that user.'),

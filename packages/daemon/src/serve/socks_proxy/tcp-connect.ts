@@ -8,6 +8,7 @@ import { authorizeSocksTask } from '../../auth/socks-auth.js';
 import { TaskContext, type Upstream } from '../../task/task.js';
 import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { SocksConnection } from './connection.js';
+import { AuditedTunnel } from '../../audit/audited-tunnel.js';
 
 function failReply(conn: SocksConnection, err: SluiceError): Buffer {
   return conn.version === 4 ? encodeSocks4Reply(false) : encodeSocks5Reply(err.socksReply);
@@ -95,6 +96,19 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
   task.cWrBytes += reply.length;
   task.markReady();
   task.stage = 'Relaying';
+  const auditor = server.tunnelAuditor(task, server.config.auditor);
+  if (auditor) {
+    const tunnel = new AuditedTunnel({
+      auditor, client, upstream: upSocket, task, target: task.upstream!, stats: server.stats, limit: server.config.tcpSpeedLimit ?? null,
+      early: held, done: () => {
+        server.endTask(task);
+        conn.active = null;
+        conn.release();
+      },
+    });
+    conn.active = tunnel;
+    return tunnel.start();
+  }
   const relay = new Relay(client, upSocket, task, server.stats, (end) => {
     task.reason = RELAY_END_REASON[end];
     server.endTask(task);

@@ -3,6 +3,7 @@
  * authentication, the client-side speed limit and socket options; and, for tcp_stream / tls_stream, the
  * fixed upstream list with its pick policy and optional TLS to the upstream.
  */
+import { serverAuditorField } from '../../audit/server-field.js';
 import {
   parsePickPolicy, parseSize, parseTcpMiscOpts, parseTcpSpeedLimit, parseWeightedUpstream, ValueError,
   type TcpSpeedLimit, type UpstreamAddr,
@@ -26,6 +27,7 @@ export interface StreamAuthConfig {
 
 export interface StreamServerConfig extends ListeningServerConfig {
   escaper: string;
+  auditor: string | undefined;
   auth: StreamAuthConfig;
   /** client-side per-connection limit; null = none */
   tcpSpeedLimit: TcpSpeedLimit | null;
@@ -46,6 +48,7 @@ export interface StreamUpstreamConfig {
 export const streamServerFields: Record<string, FieldSchema> = {
   ...listeningServerFields,
   escaper: str('Escaper every upstream connection goes through (required).'),
+  auditor: serverAuditorField,
   user_group: str('A `facts` user group: the task\'s user is the one whose `match_by_facts` matches (see `auth_by_client_ip`); a task with no matching user is refused (ClientAuthFailed).'),
   auth_by_client_ip: bool('Find the user of `user_group` by the client IP address (default false).'),
   tcp_sock_speed_limit: g3('tcp_speed_limit', 'Per-connection speed limit on the client side.'),
@@ -85,6 +88,7 @@ export function parseStreamServer(v: Record<string, unknown>, ctx: ParseContext,
   return {
     ...base,
     escaper: v.escaper as string,
+    auditor: v.auditor as string | undefined,
     auth: Object.freeze({ userGroup, byClientIp, byServerName }),
     tcpSpeedLimit: limit?.enabled ? limit : null,
     tcpNoDelay: tcpOpts.noDelay ?? true,

@@ -16,6 +16,7 @@ import { ListeningServer, type AliveWork } from '../base-server.js';
 import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { ClientInfo } from '../types.js';
 import type { StreamServerConfig } from './stream-config.js';
+import { AuditedTunnel } from '../../audit/audited-tunnel.js';
 
 /** Where one stream task goes. */
 export interface StreamTarget {
@@ -98,7 +99,7 @@ export abstract class StreamServer<Cfg extends StreamServerConfig> extends Liste
 
 /** One stream task while it lives: connecting (client input held, bounded), then relaying. */
 class StreamWork implements AliveWork {
-  private relay: Relay | null = null;
+  private relay: Pick<Relay, 'idleTick' | 'abort'> | null = null;
   private readonly abortCtl = new AbortController();
   private clientGone = false;
   private held: Buffer[] = [];
@@ -202,6 +203,21 @@ class StreamWork implements AliveWork {
     task.stage = 'Connected';
     task.markReady();
     task.stage = 'Relaying';
+    const auditor = server.tunnelAuditor(task, server.config.auditor);
+    if (auditor) {
+      const early = target.early && target.early.length > 0 ? [target.early, ...this.held] : this.held;
+      this.held = [];
+      const tunnel = new AuditedTunnel({
+        auditor, client, upstream: up, task, target: task.upstream ?? target.upstream, stats: server.stats, limit: server.config.tcpSpeedLimit,
+        early, done: () => {
+          this.done = true;
+          server.endTask(task);
+          server.workDone(this);
+        },
+      });
+      this.relay = tunnel;
+      return tunnel.start();
+    }
     const relay = new Relay(client, up, task, server.stats, (end) => {
       task.reason = RELAY_END_REASON[end];
       this.done = true;

@@ -1,0 +1,270 @@
+/**
+ * An audited tunnel, g3's order of things (g3proxy/src/inspect/stream): wait for the first bytes from either
+ * side (data0_wait_timeout, then the task ends as Idle), read from the side that spoke first until its
+ * protocol is known (data0_read_timeout: `_timeout`; data0_buffer_size full: `_unknown`), write an Inspect
+ * record, then hand the stream to what the protocol and the auditor's policies say: the HTTP/1 interceptor,
+ * a block, or a plain relay. An unknown or timed-out protocol is refused when the task's user prohibits it.
+ * Bytes read while inspecting are passed on first, and every byte still reaches the task's counters.
+ */
+import type { Socket } from 'node:net';
+import { SluiceError, type TaskReason, type TcpSpeedLimit } from '@sluice/common';
+import { inspectClientData, inspectServerData, type InspectOptions, type InspectResult } from '@sluice/protocol';
+import { Relay, RELAY_END_REASON } from '../serve/relay.js';
+import type { ServerStats } from '../stat/server-stats.js';
+import type { TaskContext, Upstream } from '../task/task.js';
+import { logInspect, logIntercept, type InspectSource } from './audit-log.js';
+import type { StreamAuditor } from './auditor/index.js';
+import { H1Interceptor, type H1Outcome } from './h1/h1-intercept.js';
+
+/** What a server keeps to drive a tunnel from its idle timer and on quit (same shape as a Relay's). */
+export interface TunnelControl {
+  idleTick(maxCount: number): boolean;
+  abort(): void;
+}
+
+export interface AuditedTunnelArgs {
+  auditor: StreamAuditor;
+  client: Socket;
+  upstream: Socket;
+  task: TaskContext;
+  /** where the task goes: the port picks portmap entries, the host the per-host policies */
+  target: Upstream;
+  stats: ServerStats | null;
+  limit: TcpSpeedLimit | null;
+  /** client bytes read before the tunnel started, sent first */
+  early: Buffer[];
+  /** called once the task's reason or error is set; the server writes the task log and lets go */
+  done(): void;
+}
+
+/** g3's protocol names for what the inspector says when it cannot tell. */
+const UNKNOWN = '_unknown';
+const TIMEOUT = '_timeout';
+
+export class AuditedTunnel implements TunnelControl {
+  private depth = 0;
+  private finished = false;
+  private current: TunnelControl | null = null;
+  private readonly cfg;
+
+  constructor(private readonly a: AuditedTunnelArgs) {
+    // a task keeps the config it started with, whatever a reload does meanwhile
+    this.cfg = a.auditor.config;
+  }
+
+  start(): void {
+    let first: Buffer | null = null;
+    if (this.a.early.length) first = this.a.early.length === 1 ? this.a.early[0]! : Buffer.concat(this.a.early);
+    this.inspect(first ?? EMPTY, EMPTY, 'stream inspection');
+  }
+
+  idleTick(maxCount: number): boolean {
+    return this.current ? this.current.idleTick(maxCount) : false;
+  }
+
+  abort(): void {
+    if (this.current) return this.current.abort();
+    this.end({ reason: 'CanceledAsServerQuit' });
+  }
+
+  // ---- ending -------------------------------------------------------------------------------------------------
+
+  private end(r: { reason?: TaskReason; error?: SluiceError }): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.current = null;
+    const { task, client, upstream } = this.a;
+    if (r.error) task.error = r.error;
+    if (r.reason) task.reason = r.reason;
+    client.destroy();
+    upstream.destroy();
+    this.a.done();
+  }
+
+  private block(why: string): void {
+    this.end({ error: new SluiceError('PROTOCOL_BANNED', why) });
+  }
+
+  // ---- inspection ---------------------------------------------------------------------------------------------
+
+  /**
+   * Find the protocol of the stream from here on. `cData`/`uData` are bytes already read from each side (left
+   * over from a previous layer) and not yet passed on.
+   */
+  private inspect(cData: Buffer, uData: Buffer, source: InspectSource): void {
+    if (this.finished) return;
+    if (this.depth >= this.cfg.inspection.maxDepth) return this.transitUnknown(cData, uData, UNKNOWN);
+    const { client, upstream, task } = this.a;
+    const opts: InspectOptions = { serverPort: this.a.target.port, serverPortmap: this.cfg.serverPortmap, limits: this.cfg.inspection.limits };
+    const limit = this.cfg.inspection.data0BufferSize;
+    let side: 'client' | 'server' | null = null;
+    let waitTimer: NodeJS.Timeout | undefined;
+    let readTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const cleanup = () => {
+      settled = true;
+      clearTimeout(waitTimer);
+      clearTimeout(readTimer);
+      client.off('data', onClient).off('end', onClientEnd).off('error', onClientError);
+      upstream.off('data', onUpstream).off('end', onUpstreamEnd).off('error', onUpstreamError);
+      client.pause();
+      upstream.pause();
+    };
+    const decided = (protocol: string) => {
+      if (settled) return;
+      cleanup();
+      this.depth++;
+      logInspect(this.a.auditor, task, this.depth, source, protocol);
+      this.dispatch(protocol, cData, uData);
+    };
+    const check = () => {
+      const own = side === 'client' ? cData : uData;
+      const r: InspectResult = side === 'client' ? inspectClientData(own, opts) : inspectServerData(own, opts);
+      if (typeof r === 'number') {
+        if (own.length >= limit) decided(UNKNOWN);
+        return;
+      }
+      decided(r === 'unknown' ? UNKNOWN : r);
+    };
+    const begin = (s: 'client' | 'server') => {
+      side = s;
+      clearTimeout(waitTimer);
+      // only the side that spoke first is read until the protocol is known (the other may not speak yet)
+      (s === 'client' ? upstream : client).pause();
+      readTimer = setTimeout(() => decided(TIMEOUT), this.cfg.inspection.data0ReadTimeoutMs);
+      check();
+    };
+    const onClient = (chunk: Buffer) => {
+      cData = cData.length ? Buffer.concat([cData, chunk]) : chunk;
+      if (side === null) begin('client');
+      else if (side === 'client') check();
+    };
+    const onUpstream = (chunk: Buffer) => {
+      uData = uData.length ? Buffer.concat([uData, chunk]) : chunk;
+      if (side === null) begin('server');
+      else if (side === 'server') check();
+    };
+    const gone = (r: { reason?: TaskReason; error?: SluiceError }) => {
+      if (settled) return;
+      cleanup();
+      this.end(r);
+    };
+    const onClientEnd = () => gone({ reason: 'ClosedByClient' });
+    const onUpstreamEnd = () => gone({ reason: 'ClosedByUpstream' });
+    const onClientError = (e: Error) => gone({ error: new SluiceError('CLIENT_READ_FAILED', e.message) });
+    const onUpstreamError = (e: Error) => gone({ error: new SluiceError('UPSTREAM_READ_FAILED', e.message) });
+
+    client.on('data', onClient).on('end', onClientEnd).on('error', onClientError);
+    upstream.on('data', onUpstream).on('end', onUpstreamEnd).on('error', onUpstreamError);
+    // the client is preferred when both sides already have data (g3 polls the client first)
+    if (cData.length) begin('client');
+    else if (uData.length) begin('server');
+    else {
+      waitTimer = setTimeout(() => gone({ error: new SluiceError('CLIENT_IDLE', 'no data from either side within data0_wait_timeout') }),
+        this.cfg.inspection.data0WaitTimeoutMs);
+    }
+    if (!settled) {
+      client.resume();
+      if (side !== 'client') upstream.resume();
+    }
+  }
+
+  private dispatch(protocol: string, cData: Buffer, uData: Buffer): void {
+    const host = this.a.target.host;
+    switch (protocol) {
+      case UNKNOWN:
+        return this.transitUnknown(cData, uData, UNKNOWN);
+      case TIMEOUT:
+        return this.transitUnknown(cData, uData, TIMEOUT);
+      case 'http_1':
+        return this.interceptH1(cData, uData);
+      case 'http_2': {
+        const action = this.cfg.h2Policy.actionFor(host);
+        if (action === 'block') return this.block(`HTTP/2 to ${host} is blocked by h2_inspect_policy`);
+        // `intercept` has no HTTP/2 interceptor in this build: the stream is relayed as it is
+        return this.relay(cData, uData, 'Bypass');
+      }
+      case 'smtp':
+        if (this.cfg.smtpPolicy.actionFor(host) === 'block') return this.block(`SMTP to ${host} is blocked by smtp_inspect_policy`);
+        return this.relay(cData, uData, 'Bypass');
+      case 'imap':
+        if (this.cfg.imapPolicy.actionFor(host) === 'block') return this.block(`IMAP to ${host} is blocked by imap_inspect_policy`);
+        return this.relay(cData, uData, 'Bypass');
+      default:
+        // TLS without interception and every protocol sluice has no interceptor for: relayed as is
+        return this.relay(cData, uData, 'Bypass');
+    }
+  }
+
+  /** `_unknown` / `_timeout`: refused when the user prohibits it (checked only with a user, as g3), else relayed. */
+  private transitUnknown(cData: Buffer, uData: Buffer, protocol: typeof UNKNOWN | typeof TIMEOUT): void {
+    const ua = this.a.task.user !== undefined ? this.a.task.userAudit : undefined;
+    if (ua && (protocol === UNKNOWN ? ua.prohibitUnknownProtocol : ua.prohibitTimeoutProtocol)) {
+      return this.block(protocol === UNKNOWN
+        ? `unknown protocol is prohibited for user '${this.a.task.user}'`
+        : `protocol inspection timed out and such protocols are prohibited for user '${this.a.task.user}'`);
+    }
+    this.relay(cData, uData, protocol === UNKNOWN ? 'Unknown' : 'Timeout');
+  }
+
+  // ---- after inspection -----------------------------------------------------------------------------------------
+
+  /** Relay the rest as is. `status` is g3's inspect_status of the TransitUnknown records. */
+  private relay(cData: Buffer, uData: Buffer, status: 'Bypass' | 'Unknown' | 'Timeout'): void {
+    if (this.finished) return;
+    const { client, upstream, task, stats } = this.a;
+    const relay = new Relay(client, upstream, task, stats, (end) => {
+      this.end({ reason: RELAY_END_REASON[end] });
+    }, this.a.limit);
+    const depth = this.depth;
+    client.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'ClientShutdown']]));
+    upstream.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'UpstreamShutdown']]));
+    if (cData.length) relay.sendEarly(cData);
+    if (uData.length) this.toClient(uData);
+    this.current = relay;
+    relay.start();
+  }
+
+  /** Bytes read from the upstream and passed to the client outside a Relay (counted as relayed). */
+  private toClient(b: Buffer): void {
+    const { task, stats } = this.a;
+    task.rRdBytes += b.length;
+    task.cWrBytes += b.length;
+    if (stats) stats.outBytes += b.length;
+    this.a.client.write(b);
+  }
+
+  private interceptH1(cData: Buffer, uData: Buffer): void {
+    const h1 = new H1Interceptor({
+      auditor: this.a.auditor,
+      config: this.cfg,
+      task: this.a.task,
+      client: this.a.client,
+      upstream: this.a.upstream,
+      stats: this.a.stats,
+      depth: this.depth,
+      target: this.a.target,
+    }, (o) => this.afterH1(o));
+    this.current = h1;
+    if (uData.length) this.toClient(uData);
+    h1.start(cData);
+  }
+
+  private afterH1(o: H1Outcome): void {
+    if (o.kind === 'end') return this.end(o);
+    this.current = null;
+    if (o.kind === 'relay') return this.relay(o.clientRest, o.upstreamRest, 'Bypass');
+    // an upgrade or a CONNECT inside: what follows is a new stream, inspected one level deeper
+    this.inspect(o.clientRest, o.upstreamRest, o.source);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Start an audited tunnel; the returned control goes where the server keeps a relay's. */
+export function startAuditedTunnel(args: AuditedTunnelArgs): TunnelControl {
+  const t = new AuditedTunnel(args);
+  t.start();
+  return t;
+}

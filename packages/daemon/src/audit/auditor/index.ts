@@ -1,0 +1,47 @@
+/**
+ * The auditor object: its config and its logger (`la-<name>`, Inspect and Intercept records). Servers name an
+ * auditor with `auditor:`; a comply_audit escaper replaces it for the tasks it carries.
+ */
+import type { Logger } from '../../log/hub.js';
+import type { ObjectTypeDef } from '../../runtime/object-def.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { Auditor } from '../types.js';
+import { parseAuditor, type AuditorConfig } from './config.js';
+import { auditorSchema } from './schema.js';
+
+export class StreamAuditor implements Auditor<AuditorConfig> {
+  readonly logName = 'Auditor';
+  readonly log: Logger;
+
+  constructor(public config: AuditorConfig, runtime: Runtime) {
+    this.log = runtime.logs.forAuditor(config.name);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** One draw of task_audit_ratio (or a user's ratio in its place). */
+  static sample(ratio: number): boolean {
+    return ratio >= 1 || (ratio > 0 && Math.random() < ratio);
+  }
+
+  reload(cfg: AuditorConfig): void {
+    // running tasks keep the config they started with; new tasks see this one
+    this.config = cfg;
+  }
+
+  async close(): Promise<void> {}
+  destroy(): void {}
+}
+
+export const auditorType: ObjectTypeDef<AuditorConfig, StreamAuditor> = {
+  type: 'auditor',
+  logName: 'Auditor',
+  schema: auditorSchema,
+  parse: parseAuditor,
+  create: (cfg, runtime) => new StreamAuditor(cfg, runtime),
+  diff: () => 'reload',
+};
+
+export type { AuditorConfig } from './config.js';
