@@ -1,0 +1,372 @@
+/**
+ * Auditors end to end: the real daemon with auditors on http_proxy and socks_proxy, real clients and origins
+ * on loopback. Protocol inspection of CONNECT / SOCKS tunnels (Inspect records with g3's protocol names),
+ * HTTP/1 interception (one HttpForward record per request, responses intact, task byte counts kept), the
+ * user `audit` block (prohibit unknown / timed-out protocols, inspection off, ratio 0), comply_audit routing
+ * one host through an inspecting auditor, and h2_inspect_policy block / bypass for h2c prior knowledge.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { connect as h2connect, createServer as createH2Server, type Http2Server } from 'node:http2';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  baseConfig, connectTunnel, readUntil, startDaemon, startEchoServer, startOrigin, tcpConnect,
+  type DaemonHandle, type Origin,
+} from '@sluice/testkit';
+
+const CONFIG = baseConfig({
+  directAllow: '127.0.0.0/8',
+  escapers: `  - name: audited
+    type: comply_audit
+    next: direct
+    auditor: inspecting
+  - name: by_host
+    type: route_upstream
+    exact_match:
+      - next: audited
+        hosts: [127.0.0.2]
+    default_next: direct
+`,
+}) + `auditor:
+  - name: inspecting
+    protocol_inspection:
+      data0_wait_timeout: 1500ms
+      data0_read_timeout: 600ms
+  - name: h2_block
+    h2_inspect_policy: block
+  - name: h2_bypass
+    h2_inspect_policy:
+      default: block
+      subnet_match:
+        bypass: 127.0.0.0/8
+  - name: never
+    task_audit_ratio: 0
+user_group:
+  - name: users
+    static_users:
+      - name: strict
+        token: null
+        audit:
+          enable_protocol_inspection: true
+          prohibit_unknown_protocol: true
+          prohibit_timeout_protocol: true
+      - name: off
+        token: null
+        audit:
+          enable_protocol_inspection: false
+      - name: ratio0
+        token: null
+        audit:
+          enable_protocol_inspection: true
+          task_audit_ratio: 0
+      - name: noaudit
+        token: null
+server:
+  - name: http
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: inspecting
+  - name: socks
+    type: socks_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: inspecting
+    user_group: users
+  - name: plain
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: by_host
+  - name: h2block
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: h2_block
+  - name: h2bypass
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: h2_bypass
+  - name: sampled_out
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: never
+`;
+
+/**
+ * A SOCKS5 CONNECT with username/password auth; resolves with the socket once the reply says success, and the
+ * bytes that came right behind the reply (a server that speaks first).
+ */
+async function socks5r(port: number, user: string, host: string, targetPort: number): Promise<{ s: Socket; rest: Buffer }> {
+  const s = await tcpConnect(port);
+  s.write(Buffer.from([5, 1, 2]));
+  await readUntil(s, (b) => b.length >= 2);
+  s.removeAllListeners('data');
+  const u = Buffer.from(user);
+  const p = Buffer.from('pw');
+  s.write(Buffer.concat([Buffer.from([1, u.length]), u, Buffer.from([p.length]), p]));
+  const auth = await readUntil(s, (b) => b.length >= 2);
+  s.removeAllListeners('data');
+  assert.equal(auth[1], 0, `auth of ${user} accepted`);
+  const ip = host.split('.').map(Number);
+  s.write(Buffer.from([5, 1, 0, 1, ...ip, targetPort >> 8, targetPort & 0xff]));
+  const rep = await readUntil(s, (b) => b.length >= 10);
+  s.removeAllListeners('data');
+  assert.equal(rep[1], 0, 'SOCKS connect succeeded');
+  return { s, rest: rep.subarray(10) };
+}
+
+async function socks5(port: number, user: string, host: string, targetPort: number): Promise<Socket> {
+  return (await socks5r(port, user, host, targetPort)).s;
+}
+
+/** Resolves when the socket is closed by the other side, with what it received. */
+function closed(s: Socket, timeoutMs = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const t = setTimeout(() => reject(new Error('socket not closed in time')), timeoutMs);
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('error', () => {});
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(parts));
+    });
+  });
+}
+
+async function startBannerServer(banner: string): Promise<{ port: number; close(): Promise<void> }> {
+  const conns = new Set<Socket>();
+  const srv: Server = createServer((c) => {
+    conns.add(c);
+    c.on('close', () => conns.delete(c));
+    c.on('error', () => {});
+    c.write(banner);
+    c.on('data', (d) => c.write(d));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (srv.address() as { port: number }).port,
+    close: () => new Promise<void>((r) => {
+      for (const c of conns) c.destroy();
+      srv.close(() => r());
+    }),
+  };
+}
+
+const inspects = (d: DaemonHandle, taskId: string) => d.records().filter((r) => r.fields.log_type === 'Inspect' && r.fields.task_id === taskId);
+const intercepts = (d: DaemonHandle, taskId: string) => d.records().filter((r) => r.fields.log_type === 'Intercept' && r.fields.task_id === taskId);
+
+describe('auditor', () => {
+  let d: DaemonHandle;
+  let origin: Origin;
+  let origin2: { port: number; close(): Promise<void> };
+  let echo: { port: number; close(): Promise<void> };
+  let ssh: { port: number; close(): Promise<void> };
+  let h2: Http2Server;
+  let h2port: number;
+
+  before(async () => {
+    origin = await startOrigin();
+    echo = await startEchoServer();
+    ssh = await startBannerServer('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+    // a second plain HTTP origin on 127.0.0.2 for the comply_audit route
+    const o2 = createServer((c) => {
+      c.on('error', () => {});
+      c.once('data', () => c.end('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\ntwo'));
+    });
+    await new Promise<void>((r) => o2.listen(0, '127.0.0.2', () => r()));
+    origin2 = { port: (o2.address() as { port: number }).port, close: () => new Promise<void>((r) => o2.close(() => r())) };
+    h2 = createH2Server((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`h2 ${req.url}`);
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
+    h2port = (h2.address() as { port: number }).port;
+    d = await startDaemon({ files: { 'main.yaml': CONFIG } });
+  });
+  after(async () => {
+    await d?.stop();
+    await origin?.close();
+    await origin2?.close();
+    await echo?.close();
+    await ssh?.close();
+    await new Promise<void>((r) => (h2 ? h2.close(() => r()) : r()));
+  });
+
+  it('CONNECT with plaintext HTTP/1.1: Inspect http_1, one HttpForward per pipelined request, right responses, task bytes', async () => {
+    const port = await d.port('http');
+    const { socket } = await connectTunnel(port, `127.0.0.1:${origin.port}`);
+    const req1 = `GET /hello HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`;
+    const req2 = `GET /bytes?n=3000 HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nConnection: close\r\n\r\n`;
+    socket.write(req1 + req2); // pipelined: both requests in one write
+    const all = await closed(socket);
+    const text = all.toString('latin1');
+    const heads = text.split('HTTP/1.1 200 OK').length - 1;
+    assert.equal(heads, 2, `two responses: ${text.slice(0, 200)}`);
+    assert.match(text, /\r\n\r\nhello/);
+    assert.ok(all.length > 3000, 'the 3000-byte body came through');
+    const task = await d.waitForTask((r) => r.fields.server_name === 'http' && r.fields.upstream === `127.0.0.1:${origin.port}`);
+    const id = task.fields.task_id!;
+    const ins = inspects(d, id);
+    assert.equal(ins.length, 1);
+    assert.equal(ins[0]!.fields.protocol, 'http_1');
+    assert.equal(ins[0]!.fields.depth, '1');
+    assert.equal(ins[0]!.fields.source, 'stream inspection');
+    assert.equal(ins[0]!.fields.auditor_name, 'inspecting');
+    const fwd = intercepts(d, id).filter((r) => r.fields.intercept_type === 'HttpForward');
+    assert.equal(fwd.length, 2, 'one HttpForward record per request');
+    assert.deepEqual(fwd.map((r) => r.fields.request_id), ['0', '1']);
+    assert.deepEqual(fwd.map((r) => r.fields.uri), ['/hello', '/bytes?n=3000']);
+    assert.deepEqual(fwd.map((r) => r.fields.method), ['GET', 'GET']);
+    assert.equal(fwd[0]!.fields.host, `127.0.0.1:${origin.port}`);
+    assert.equal(fwd[0]!.fields.rsp_status, '200');
+    assert.equal(fwd[1]!.fields.origin_status, '200');
+    assert.match(fwd[0]!.fields.received_at!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(fwd[0]!.fields.dur_rsp_recv_all, 'durations are logged');
+    // the tunnel's own task log still counts every byte both ways
+    assert.equal(Number(task.fields.r_wr_bytes), Buffer.byteLength(req1 + req2));
+    assert.equal(Number(task.fields.c_rd_bytes) - Number(task.fields.r_wr_bytes) > 0, true, 'c_rd_bytes includes the CONNECT head');
+    assert.equal(Number(task.fields.r_rd_bytes), all.length);
+  });
+
+  it('an auditor with task_audit_ratio 0 writes no Inspect record', async () => {
+    const port = await d.port('sampled_out');
+    const { socket } = await connectTunnel(port, `127.0.0.1:${origin.port}`);
+    socket.write(`GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const got = await closed(socket);
+    assert.match(got.toString(), /hello$/);
+    const task = await d.waitForTask((r) => r.fields.server_name === 'sampled_out');
+    assert.equal(inspects(d, task.fields.task_id!).length, 0);
+  });
+
+  it('socks_proxy: an SSH server banner (server speaks first) is detected as ssh and relayed', async () => {
+    const port = await d.port('socks');
+    const { s, rest } = await socks5r(port, 'strict', '127.0.0.1', ssh.port);
+    const banner = rest.includes(0x0a) ? rest : Buffer.concat([rest, await readUntil(s, (b) => Buffer.concat([rest, b]).includes(0x0a))]);
+    assert.match(banner.toString(), /^SSH-2\.0-OpenSSH/);
+    s.removeAllListeners('data');
+    s.write('SSH-2.0-client\r\n');
+    const back = await readUntil(s, (b) => b.includes(Buffer.from('client')));
+    assert.match(back.toString(), /SSH-2\.0-client/);
+    s.end();
+    const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.upstream === `127.0.0.1:${ssh.port}`);
+    const ins = inspects(d, task.fields.task_id!);
+    assert.equal(ins.length, 1);
+    assert.equal(ins[0]!.fields.protocol, 'ssh');
+  });
+
+  it('socks_proxy: garbage with prohibit_unknown_protocol closes the connection (ForbiddenByRule)', async () => {
+    const port = await d.port('socks');
+    const s = await socks5(port, 'strict', '127.0.0.1', echo.port);
+    s.write(Buffer.from('\x00\x01\x02\x03 this is no protocol anyone speaks \xff\xfe\r\n', 'latin1'));
+    const got = await closed(s);
+    assert.equal(got.length, 0, 'nothing was echoed: the data never reached the upstream');
+    const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.upstream === `127.0.0.1:${echo.port}` && r.fields.user === 'strict' && r.fields.reason === 'ForbiddenByRule');
+    assert.equal(inspects(d, task.fields.task_id!)[0]!.fields.protocol, '_unknown');
+  });
+
+  it('socks_proxy: a client that stops mid-detection with prohibit_timeout_protocol is blocked after data0_read_timeout', async () => {
+    const port = await d.port('socks');
+    const s = await socks5(port, 'strict', '127.0.0.1', echo.port);
+    const t0 = Date.now();
+    s.write('GET /not-finished'); // an HTTP request line that never ends
+    await closed(s);
+    const took = Date.now() - t0;
+    assert.ok(took >= 500 && took < 3000, `closed after the 600ms read timeout (${took}ms)`);
+    const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'strict' && r.fields.reason === 'ForbiddenByRule' && inspects(d, r.fields.task_id!)[0]?.fields.protocol === '_timeout');
+    assert.ok(task);
+  });
+
+  it('socks_proxy: a client that never sends, to a server that never sends, is closed as Idle after data0_wait_timeout', async () => {
+    const port = await d.port('socks');
+    const s = await socks5(port, 'strict', '127.0.0.1', echo.port);
+    const t0 = Date.now();
+    await closed(s);
+    const took = Date.now() - t0;
+    assert.ok(took >= 1400 && took < 4000, `closed after the 1.5s wait timeout (${took}ms)`);
+    await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'strict' && r.fields.reason === 'Idle');
+  });
+
+  it('user audit: enable_protocol_inspection false, task_audit_ratio 0 and no audit block mean no Inspect records', async () => {
+    const port = await d.port('socks');
+    for (const user of ['off', 'ratio0', 'noaudit']) {
+      const s = await socks5(port, user, '127.0.0.1', echo.port);
+      s.write('\x00garbage that a strict user could not send\r\n');
+      const back = await readUntil(s, (b) => b.includes(0x0a));
+      assert.match(back.toString(), /garbage/, `${user}: relayed without inspection`);
+      s.end();
+      const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === user);
+      assert.equal(inspects(d, task.fields.task_id!).length, 0, `${user}: no Inspect record`);
+    }
+  });
+
+  it('comply_audit: only the host routed through it is inspected by its auditor', async () => {
+    const port = await d.port('plain');
+    // 127.0.0.2 goes through comply_audit (auditor inspecting), 127.0.0.1 straight to direct
+    for (const [host, p] of [['127.0.0.2', origin2.port], ['127.0.0.1', origin.port]] as const) {
+      const { socket } = await connectTunnel(port, `${host}:${p}`);
+      socket.write(`GET /hello HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      const got = await closed(socket);
+      assert.match(got.toString(), /^HTTP\/1\.1 200/);
+    }
+    const t2 = await d.waitForTask((r) => r.fields.server_name === 'plain' && r.fields.upstream === `127.0.0.2:${origin2.port}`);
+    const t1 = await d.waitForTask((r) => r.fields.server_name === 'plain' && r.fields.upstream === `127.0.0.1:${origin.port}`);
+    const ins = inspects(d, t2.fields.task_id!);
+    assert.equal(ins.length, 1);
+    assert.equal(ins[0]!.fields.auditor_name, 'inspecting');
+    assert.equal(ins[0]!.fields.protocol, 'http_1');
+    assert.equal(intercepts(d, t2.fields.task_id!).filter((r) => r.fields.intercept_type === 'HttpForward').length, 1);
+    assert.equal(inspects(d, t1.fields.task_id!).length, 0, 'the other host is not audited');
+  });
+
+  async function h2ViaTunnel(server: string): Promise<{ status?: number; body?: string; error?: string }> {
+    const port = await d.port(server);
+    const { socket } = await connectTunnel(port, `127.0.0.1:${h2port}`);
+    return new Promise((resolve) => {
+      const session = h2connect(`http://127.0.0.1:${h2port}`, { createConnection: () => socket });
+      const done = (r: { status?: number; body?: string; error?: string }) => {
+        session.destroy();
+        resolve(r);
+      };
+      const timer = setTimeout(() => done({ error: 'timeout' }), 5000);
+      session.on('error', (e) => {
+        clearTimeout(timer);
+        done({ error: e.message });
+      });
+      session.on('close', () => {
+        clearTimeout(timer);
+        done({ error: 'closed' });
+      });
+      const req = session.request({ ':path': '/h2path' });
+      let status: number | undefined;
+      let body = '';
+      req.on('response', (h) => (status = h[':status'] as number));
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        clearTimeout(timer);
+        done({ status, body });
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        done({ error: e.message });
+      });
+      req.end();
+    });
+  }
+
+  it('h2c prior knowledge: h2_inspect_policy block closes the tunnel, bypass relays it', async () => {
+    const blocked = await h2ViaTunnel('h2block');
+    assert.equal(blocked.status, undefined, `no response through a blocked tunnel: ${JSON.stringify(blocked)}`);
+    const tb = await d.waitForTask((r) => r.fields.server_name === 'h2block');
+    assert.equal(tb.fields.reason, 'ForbiddenByRule');
+    assert.equal(inspects(d, tb.fields.task_id!)[0]!.fields.protocol, 'http_2');
+
+    const passed = await h2ViaTunnel('h2bypass');
+    assert.deepEqual(passed, { status: 200, body: 'h2 /h2path' });
+    // (node's h2 server keeps its half of the tunnel open after the client's FIN, so the task lives on)
+    const ip = await d.waitForLog((r) => r.fields.log_type === 'Inspect' && r.fields.auditor_name === 'h2_bypass');
+    assert.equal(ip.fields.protocol, 'http_2');
+  });
+});
+
