@@ -118,11 +118,23 @@ export class AuditedTunnel implements TunnelControl {
       logInspect(this.a.auditor, task, this.depth, source, protocol);
       this.dispatch(protocol, cData, uData);
     };
+    /** set when the server spoke first with nothing a server-first protocol starts with */
+    let serverUnknown = false;
     const check = () => {
       const own = side === 'client' ? cData : uData;
       const r: InspectResult = side === 'client' ? inspectClientData(own, opts) : inspectServerData(own, opts);
       if (typeof r === 'number') {
         if (own.length >= limit) decided(UNKNOWN);
+        return;
+      }
+      if (r === 'unknown' && side === 'server') {
+        // Some servers speak at once whatever the protocol (an h2c server sends SETTINGS on accept): when the
+        // server's first bytes fit no server-first protocol, the client's first bytes decide (g3 would stop here
+        // with _unknown, racing the client)
+        serverUnknown = true;
+        side = 'client';
+        client.resume();
+        if (cData.length) check();
         return;
       }
       decided(r === 'unknown' ? UNKNOWN : r);
@@ -132,7 +144,7 @@ export class AuditedTunnel implements TunnelControl {
       clearTimeout(waitTimer);
       // only the side that spoke first is read until the protocol is known (the other may not speak yet)
       (s === 'client' ? upstream : client).pause();
-      readTimer = setTimeout(() => decided(TIMEOUT), this.cfg.inspection.data0ReadTimeoutMs);
+      readTimer = setTimeout(() => decided(serverUnknown ? UNKNOWN : TIMEOUT), this.cfg.inspection.data0ReadTimeoutMs);
       check();
     };
     const onClient = (chunk: Buffer) => {
@@ -144,6 +156,7 @@ export class AuditedTunnel implements TunnelControl {
       uData = uData.length ? Buffer.concat([uData, chunk]) : chunk;
       if (side === null) begin('server');
       else if (side === 'server') check();
+      else if (uData.length >= limit) upstream.pause(); // kept for the client, bounded
     };
     const gone = (r: { reason?: TaskReason; error?: SluiceError }) => {
       if (settled) return;
@@ -254,6 +267,14 @@ export class AuditedTunnel implements TunnelControl {
   private afterH1(o: H1Outcome): void {
     if (o.kind === 'end') return this.end(o);
     this.current = null;
+    // the interceptor counted these as read; they are passed on (and counted) again from here
+    const { task, stats } = this.a;
+    task.cRdBytes -= o.clientRest.length;
+    task.rRdBytes -= o.upstreamRest.length;
+    if (stats) {
+      stats.inBytes -= o.clientRest.length;
+      stats.outBytes -= o.upstreamRest.length;
+    }
     if (o.kind === 'relay') return this.relay(o.clientRest, o.upstreamRest, 'Bypass');
     // an upgrade or a CONNECT inside: what follows is a new stream, inspected one level deeper
     this.inspect(o.clientRest, o.upstreamRest, o.source);

@@ -19,7 +19,7 @@ export const AUDITOR_FIELDS: Record<string, FieldSchema> = {
     '(`ftp_greeting_msg` 512, `http_request_uri` 4096, `imap_greeting_msg` 512, `nats_info_line` 1024, `ldap_request_msg` 1024).'),
   server_tcp_portmap: { description: 'Protocols suggested by the server port, added to g3\'s default map (21 ftp, 22 ssh, 25 smtp, 80 http, 443 https, ...): a list of `{port, protocol}` or a map port → protocol or list. Names: http, https, smtp, ssh, ftp, pop3, pop3s, nntp, nntps, imap, imaps, nats, bittorrent, dns, ldap, mqtt, rtsp, smpp, rtmp, stomp, ssl...', anyOf: [{ type: 'object' }, { type: 'array' }, { type: 'null' }] },
   client_tcp_portmap: { description: 'Protocols suggested by the client port (same syntax; g3 keeps it for future use, so does sluice).', anyOf: [{ type: 'object' }, { type: 'array' }, { type: 'null' }] },
-  tls_cert_agent: unsupported('Certificate generator for TLS interception (alias tls_cert_generator); not set: TLS is relayed after its Inspect record.'),
+  tls_cert_agent: { description: 'Certificate generator for TLS interception (alias tls_cert_generator); not set: TLS is relayed after its Inspect record. TLS interception is not in this build: setting it fails the config check.', anyOf: [{ type: 'object' }, { type: 'string' }, { type: 'null' }] },
   tls_ticketer: tlsTicketerField,
   tls_interception_client: unsupported('TLS client settings towards the upstream in TLS interception.'),
   tls_interception_server: unsupported('TLS server settings towards the client in TLS interception.'),

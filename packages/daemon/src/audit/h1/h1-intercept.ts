@@ -100,7 +100,12 @@ export class H1Interceptor {
     upstream.on('drain', this.onUpstreamDrain);
     client.on('drain', this.onClientDrain);
     this.armIdle();
-    if (first.length) this.takeClient(first);
+    if (first.length) {
+      // read during inspection, counted here as the interceptor takes them
+      this.c.task.cRdBytes += first.length;
+      if (this.c.stats) this.c.stats.inBytes += first.length;
+      this.takeClient(first);
+    }
     if (!this.over) {
       if (this.reqState === 'idle' || this.reqState === 'head' || this.reqState === 'body') client.resume();
       upstream.resume();
