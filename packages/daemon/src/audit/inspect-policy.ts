@@ -33,9 +33,7 @@ class RulePolicy implements InspectPolicy {
   readonly children: Array<[string, InspectAction]> = [];
   readonly subnets: Array<[BlockList, InspectAction]> = [];
   readonly actions = new Set<InspectAction>();
-  constructor(public defaultAction: InspectAction) {
-    this.actions.add(defaultAction);
-  }
+  constructor(public defaultAction: InspectAction) {}
 
   actionFor(host: string): InspectAction {
     if (this.exact.size === 0 && this.children.length === 0 && this.subnets.length === 0) return this.defaultAction;
@@ -55,8 +53,11 @@ class RulePolicy implements InspectPolicy {
 
 /** Parse a policy value; `undefined` gives g3's default, `intercept` for every host. */
 export function parseInspectPolicy(v: unknown): InspectPolicy {
-  if (v === undefined || v === null) return new RulePolicy('intercept');
-  if (typeof v === 'string') return new RulePolicy(parseAction(v));
+  if (v === undefined || v === null || typeof v === 'string') {
+    const p = new RulePolicy(v ? parseAction(v) : 'intercept');
+    p.actions.add(p.defaultAction);
+    return p;
+  }
   if (typeof v !== 'object' || Array.isArray(v)) throw new ValueError('inspect policy must be an action string or a map');
   const p = new RulePolicy('intercept');
   for (const [k, rule] of Object.entries(v as Record<string, unknown>)) {
@@ -72,7 +73,6 @@ export function parseInspectPolicy(v: unknown): InspectPolicy {
     if (key === 'default') {
       at(() => {
         p.defaultAction = parseAction(rule);
-        p.actions.add(p.defaultAction);
       }, []);
       continue;
     }
@@ -100,6 +100,7 @@ export function parseInspectPolicy(v: unknown): InspectPolicy {
       }, [ak]);
     }
   }
+  p.actions.add(p.defaultAction);
   // longest parent domain first
   p.children.sort((a, b) => b[0].length - a[0].length);
   return p;
