@@ -5,12 +5,15 @@
  * user `audit` block (prohibit unknown / timed-out protocols, inspection off, ratio 0), comply_audit routing
  * one host through an inspecting auditor, and h2_inspect_policy block / bypass for h2c prior knowledge.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { connect as h2connect, createServer as createH2Server, type Http2Server } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  baseConfig, connectTunnel, readUntil, startDaemon, startEchoServer, startOrigin, tcpConnect,
+  baseConfig, connectTunnel, curl, readUntil, startDaemon, startEchoServer, startOrigin, tcpConnect,
   type DaemonHandle, type Origin,
 } from '@sluice/testkit';
 
@@ -41,6 +44,8 @@ const CONFIG = baseConfig({
         bypass: 127.0.0.0/8
   - name: never
     task_audit_ratio: 0
+  - name: ws_block
+    websocket_inspect_policy: block
 user_group:
   - name: users
     static_users:
@@ -87,6 +92,17 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: h2_bypass
+  - name: wsblock
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: ws_block
+  - name: stream
+    type: tcp_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: inspecting
+    upstream: 127.0.0.1:ORIGIN_PORT
   - name: sampled_out
     type: http_proxy
     listen: 127.0.0.1:0
@@ -183,7 +199,7 @@ describe('auditor', () => {
     });
     await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
     h2port = (h2.address() as { port: number }).port;
-    d = await startDaemon({ files: { 'main.yaml': CONFIG } });
+    d = await startDaemon({ files: { 'main.yaml': CONFIG.replace('ORIGIN_PORT', String(origin.port)) } });
   });
   after(async () => {
     await d?.stop();
@@ -318,6 +334,68 @@ describe('auditor', () => {
     assert.equal(ins[0]!.fields.protocol, 'http_1');
     assert.equal(intercepts(d, t2.fields.task_id!).filter((r) => r.fields.intercept_type === 'HttpForward').length, 1);
     assert.equal(inspects(d, t1.fields.task_id!).length, 0, 'the other host is not audited');
+  });
+
+  it('curl through CONNECT (-p) with a chunked POST body: the body reaches the origin and comes back whole', async () => {
+    const port = await d.port('http');
+    const body = 'x'.repeat(200_000);
+    const file = join(mkdtempSync(join(tmpdir(), 'sluice-aud-')), 'body');
+    writeFileSync(file, body);
+    const r = await curl(['-sS', '-p', '-x', `http://127.0.0.1:${port}`, '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file}`, `${origin.url}/echo`]);
+    rmSync(dirname(file), { recursive: true, force: true });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, body);
+    const fwd = await d.waitForLog((l) => l.fields.log_type === 'Intercept' && l.fields.intercept_type === 'HttpForward' && l.fields.method === 'POST');
+    assert.equal(fwd.fields.uri, '/echo');
+    assert.equal(fwd.fields.rsp_status, '200');
+  });
+
+  it('websocket upgrade: intercept relays frames after 101 and logs HttpUpgrade + H1Websocket; block answers 403', async () => {
+    const ws = createServer((c) => {
+      c.on('error', () => {});
+      c.once('data', () => {
+        c.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
+        c.on('data', (dd) => c.write(dd));
+      });
+    });
+    await new Promise<void>((r) => ws.listen(0, '127.0.0.1', () => r()));
+    const wsPort = (ws.address() as { port: number }).port;
+    try {
+      const upgrade = `GET /chat HTTP/1.1\r\nHost: 127.0.0.1:${wsPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: http://a.test\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+      const { socket } = await connectTunnel(await d.port('http'), `127.0.0.1:${wsPort}`);
+      socket.write(upgrade);
+      const head = await readUntil(socket, (b) => b.includes('\r\n\r\n'));
+      assert.match(head.toString(), /^HTTP\/1\.1 101/);
+      socket.removeAllListeners('data');
+      socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+      const frame = await readUntil(socket, (b) => b.length >= 4);
+      assert.deepEqual([...frame], [0x81, 0x02, 0x68, 0x69]);
+      socket.destroy();
+      const wsRec = await d.waitForLog((l) => l.fields.log_type === 'Intercept' && l.fields.intercept_type === 'H1Websocket');
+      assert.equal(wsRec.fields.ws_resource_name, '/chat');
+      assert.equal(wsRec.fields.ws_origin, 'http://a.test');
+      assert.equal(wsRec.fields.ws_version, '13');
+      const up = await d.waitForLog((l) => l.fields.log_type === 'Intercept' && l.fields.intercept_type === 'HttpUpgrade' && l.fields.task_id === wsRec.fields.task_id);
+      assert.equal(up.fields.next_protocol, 'websocket');
+      assert.equal(up.fields.rsp_status, '101');
+
+      const blocked = await connectTunnel(await d.port('wsblock'), `127.0.0.1:${wsPort}`);
+      blocked.socket.write(upgrade);
+      const got = await closed(blocked.socket);
+      assert.match(got.toString(), /^HTTP\/1\.1 403 Forbidden/);
+      const t = await d.waitForTask((r) => r.fields.server_name === 'wsblock');
+      assert.equal(t.fields.reason, 'ForbiddenByRule');
+    } finally {
+      await new Promise<void>((r) => ws.close(() => r()));
+    }
+  });
+
+  it('tcp_stream with an auditor: the stream is inspected and its HTTP/1 requests intercepted', async () => {
+    const r = await curl(['-sS', `http://127.0.0.1:${await d.port('stream')}/hello`]);
+    assert.equal(r.body, 'hello');
+    const task = await d.waitForTask((l) => l.fields.server_name === 'stream');
+    assert.equal(inspects(d, task.fields.task_id!)[0]?.fields.protocol, 'http_1');
+    assert.equal(intercepts(d, task.fields.task_id!).filter((l) => l.fields.intercept_type === 'HttpForward').length, 1);
   });
 
   async function h2ViaTunnel(server: string): Promise<{ status?: number; body?: string; error?: string }> {
