@@ -58,6 +58,26 @@ function startOrigin(state: OriginState): Promise<{ server: http2.Http2Server; p
       s.respond({ ':status': 200 }, { waitForTrailers: true });
       s.on('wantTrailers', () => s.sendTrailers({ 'x-checksum': 'abc123', 'grpc-status': '0' }));
       s.end('body-before-trailers');
+    } else if (path === '/early-hints') {
+      s.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' });
+      setTimeout(() => {
+        s.respond({ ':status': 200 });
+        s.end('after hints');
+      }, 10);
+    } else if (path === '/req-trailers') {
+      let n = 0;
+      s.on('data', (d: Buffer) => (n += d.length));
+      s.on('trailers', (t: IncomingHttpHeaders) => {
+        s.respond({ ':status': 200, 'x-got-trailer': String(t['x-req-sum']), 'x-got-bytes': String(n) });
+        s.end();
+      });
+    } else if (path === '/goaway') {
+      // the origin announces it is going away, then still answers the running stream
+      s.session?.close();
+      setTimeout(() => {
+        s.respond({ ':status': 200 });
+        s.end('last words');
+      }, 20);
     } else if (path === '/reset') {
       s.close(NGHTTP2_ENHANCE_YOUR_CALM);
     } else if (path === '/reset-mid') {
@@ -109,7 +129,11 @@ class Interceptor {
   private listener!: net.Server;
   port = 0;
 
-  constructor(private readonly originPort: number, private readonly config: H2InterceptionConfig) {}
+  constructor(
+    private readonly originPort: number,
+    private readonly config: H2InterceptionConfig,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   async start(): Promise<void> {
     this.listener = net.createServer((sock) => this.accept(sock));
@@ -140,6 +164,7 @@ class Interceptor {
           taskId: '0123456789abcdef0123456789abcdef',
           depth: 1,
           log: (fields: InterceptFields, msg: string) => this.records.push({ fields: new Map(fields), msg }),
+          ...(this.signal ? { signal: this.signal } : {}),
         }),
       );
     };
@@ -221,8 +246,8 @@ describe('interceptH2 between a real HTTP/2 client and origin', () => {
     origin.server.close();
   });
 
-  async function fresh(config = parseH2Interception(undefined)): Promise<{ ic: Interceptor; client: ClientHttp2Session }> {
-    const ic = new Interceptor(origin.port, config);
+  async function fresh(config = parseH2Interception(undefined), signal?: AbortSignal): Promise<{ ic: Interceptor; client: ClientHttp2Session }> {
+    const ic = new Interceptor(origin.port, config, signal);
     await ic.start();
     const client = await connectClient(ic.port);
     return { ic, client };
@@ -422,6 +447,90 @@ describe('interceptH2 between a real HTTP/2 client and origin', () => {
     await closeClient(client);
     await withTimeout(ic.summaries[0]!, 5000, 'interception end');
     ic.close();
+  });
+
+  it('forwards 1xx informational heads and request trailers', async () => {
+    const { ic, client } = await fresh();
+    const s = client.request({ ':method': 'GET', ':path': '/early-hints' });
+    const infos: IncomingHttpHeaders[] = [];
+    s.on('headers', (h: IncomingHttpHeaders) => infos.push(h));
+    s.setEncoding('utf8');
+    let body = '';
+    s.on('data', (d: string) => (body += d));
+    await withTimeout(once(s, 'end'), 3000, 'early hints reply');
+    assert.equal(infos.length, 1);
+    assert.equal(infos[0]![':status'], 103);
+    assert.equal(infos[0]!['link'], '</style.css>; rel=preload');
+    assert.equal(body, 'after hints');
+
+    const t = client.request({ ':method': 'POST', ':path': '/req-trailers' }, { waitForTrailers: true });
+    t.on('wantTrailers', () => t.sendTrailers({ 'x-req-sum': 'feed' }));
+    t.end('twelve bytes');
+    const [rsp] = (await withTimeout(once(t, 'response'), 3000, 'trailers reply')) as [IncomingHttpHeaders];
+    assert.equal(rsp['x-got-trailer'], 'feed');
+    assert.equal(rsp['x-got-bytes'], '12');
+    t.resume();
+    await closeClient(client);
+    await withTimeout(ic.summaries[0]!, 5000, 'interception end');
+    ic.close();
+  });
+
+  it('passes an upstream GOAWAY to the client while the running stream completes', async () => {
+    const { ic, client } = await fresh();
+    const goaway = once(client, 'goaway');
+    const closed = once(client, 'close');
+    const r = await withTimeout(request(client, { ':method': 'GET', ':path': '/goaway' }), 3000, 'goaway reply');
+    assert.equal(r.body.toString(), 'last words');
+    await withTimeout(goaway, 3000, 'client got GOAWAY');
+    await withTimeout(closed, 3000, 'client session closed');
+    const summary = await withTimeout(ic.summaries[0]!, 5000, 'interception end');
+    ic.close();
+    assert.equal(summary.streams, 1);
+    assert.equal(summary.resets, 0);
+  });
+
+  it('pings the upstream every ping_interval and logs H2Ping', async () => {
+    const { ic, client } = await fresh(parseH2Interception({ ping_interval: '30ms' }));
+    for (let i = 0; i < 100 && !ic.records.some((r) => r.fields.get('intercept_type') === 'H2Ping'); i++) await sleep(10);
+    await closeClient(client);
+    await withTimeout(ic.summaries[0]!, 5000, 'interception end');
+    ic.close();
+    const ping = ic.records.find((r) => r.fields.get('intercept_type') === 'H2Ping');
+    assert.ok(ping, 'an H2Ping record');
+    assert.equal(ping.msg, 'ok');
+    assert.match(String(ping.fields.get('rtt')), /(s|ms|µs|ns)$/);
+    assert.equal(ping.fields.get('upstream'), `127.0.0.1:${origin.port}`);
+  });
+
+  it('closes both sessions gracefully when the signal aborts (server quit)', async () => {
+    const ac = new AbortController();
+    const { ic, client } = await fresh(undefined, ac.signal);
+    const goaway = once(client, 'goaway');
+    const ok = await request(client, { ':method': 'GET', ':path': '/get' });
+    assert.equal(ok.body.toString(), 'hello from origin');
+    ac.abort();
+    await withTimeout(goaway, 3000, 'client got GOAWAY');
+    await closeClient(client);
+    const summary = await withTimeout(ic.summaries[0]!, 5000, 'interception end');
+    ic.close();
+    assert.equal(summary.errorCode, 'SERVER_QUIT');
+    assert.equal(ic.records.find((r) => r.fields.get('intercept_type') === 'H2Connection')?.msg, 'canceled as server quit');
+  });
+
+  it('gives up on a client that sends the preface and no SETTINGS', async () => {
+    const ic = new Interceptor(origin.port, parseH2Interception({ client_handshake_timeout: '150ms' }));
+    await ic.start();
+    const raw = net.connect(ic.port, '127.0.0.1');
+    raw.on('error', () => {});
+    raw.resume();
+    const rawClosed = once(raw, 'close');
+    await once(raw, 'connect');
+    raw.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    await withTimeout(rawClosed, 3000, 'raw socket closed');
+    for (let i = 0; i < 100 && ic.summaries.length === 0; i++) await sleep(10);
+    const summary = await withTimeout(ic.summaries[0]!, 3000, 'interception end');
+    ic.close();
+    assert.equal(summary.errorCode, 'CLIENT_HEAD_TIMEOUT');
   });
 
   it('does not buffer without bound behind a client that does not read', async () => {
