@@ -133,6 +133,7 @@ class Interceptor {
     private readonly originPort: number,
     private readonly config: H2InterceptionConfig,
     private readonly signal?: AbortSignal,
+    private readonly idleTimeout?: number,
   ) {}
 
   async start(): Promise<void> {
@@ -165,6 +166,7 @@ class Interceptor {
           depth: 1,
           log: (fields: InterceptFields, msg: string) => this.records.push({ fields: new Map(fields), msg }),
           ...(this.signal ? { signal: this.signal } : {}),
+          ...(this.idleTimeout ? { idleTimeout: this.idleTimeout } : {}),
         }),
       );
     };
@@ -515,6 +517,21 @@ describe('interceptH2 between a real HTTP/2 client and origin', () => {
     ic.close();
     assert.equal(summary.errorCode, 'SERVER_QUIT');
     assert.equal(ic.records.find((r) => r.fields.get('intercept_type') === 'H2Connection')?.msg, 'canceled as server quit');
+  });
+
+  it('closes a connection idle for idleTimeout with GOAWAY', async () => {
+    const ic = new Interceptor(origin.port, parseH2Interception(undefined), undefined, 150);
+    await ic.start();
+    const client = await connectClient(ic.port);
+    const goaway = once(client, 'goaway');
+    const ok = await request(client, { ':method': 'GET', ':path': '/get' });
+    assert.equal(ok.body.toString(), 'hello from origin');
+    await withTimeout(goaway, 3000, 'client got GOAWAY after idling');
+    await withTimeout(once(client, 'close'), 3000, 'client session closed');
+    const summary = await withTimeout(ic.summaries[0]!, 3000, 'interception end');
+    ic.close();
+    assert.equal(summary.errorCode, 'CLIENT_IDLE');
+    assert.equal(summary.streams, 1);
   });
 
   it('gives up on a client that sends the preface and no SETTINGS', async () => {

@@ -37,6 +37,11 @@ export interface H2InterceptArgs {
   logUriMaxChars?: number;
   /** abort = the server is quitting: both sessions are closed gracefully */
   signal?: AbortSignal;
+  /**
+   * ms without any stream alive after which the connection is closed (GOAWAY) as idle: g3's idle check
+   * (`task_idle_check_duration` x `task_idle_max_count` of the server). Absent or 0 = never.
+   */
+  idleTimeout?: number;
 }
 
 export interface H2InterceptSummary extends H2StreamCounters {
@@ -67,20 +72,49 @@ class H2Interception implements H2StreamHost {
   private clt: ServerHttp2Session | undefined;
   private upsClosing = false;
   private timers: NodeJS.Timeout[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly args: H2InterceptArgs) {
     this.cfg = args.config;
     this.taskId = args.taskId;
     this.depth = args.depth;
     this.logUriMaxChars = args.logUriMaxChars ?? 1024;
-    this.log = args.log;
+    const log = args.log;
+    // a failing log sink must not take the connection down with it: records are called from event handlers
+    this.log = (fields, msg) => {
+      try {
+        log(fields, msg);
+      } catch {
+        // dropped, as a logger drops what it cannot send
+      }
+    };
   }
 
   upstreamUsable(): boolean {
     return !this.upsClosing && !this.ups.closed && !this.ups.destroyed;
   }
 
-  streamClosed(): void {}
+  streamOpened(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  streamClosed(): void {
+    if (this.counters.alive === 0) this.armIdle();
+  }
+
+  private armIdle(): void {
+    const ms = this.args.idleTimeout ?? 0;
+    if (ms <= 0 || this.upsClosing) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.fail('CLIENT_IDLE', `idle for ${ms}ms`);
+      this.closeGracefully();
+    }, ms);
+  }
 
   /** The first error wins: later ones are consequences of it. */
   private fail(code: ErrorCode, message: string): void {
@@ -103,6 +137,10 @@ class H2Interception implements H2StreamHost {
         return this.done();
       }
       args.signal?.addEventListener('abort', onAbort, { once: true });
+      // the sessions own the streams' errors while they run; this keeps a late one (after a session let go of
+      // its socket) from being an uncaught 'error'
+      args.client.on('error', ignore);
+      args.upstream.on('error', ignore);
       if (!(await this.connectUpstream())) {
         // g3 drops the client without a handshake when the upstream one fails
         args.client.destroy();
@@ -115,6 +153,7 @@ class H2Interception implements H2StreamHost {
     } finally {
       args.signal?.removeEventListener('abort', onAbort);
       for (const t of this.timers) clearTimeout(t);
+      if (this.idleTimer) clearTimeout(this.idleTimer);
       if (!args.client.destroyed) args.client.destroy();
       if (!args.upstream.destroyed) args.upstream.destroy();
     }
@@ -146,7 +185,7 @@ class H2Interception implements H2StreamHost {
       maxHeaderListPairs: 4096,
     });
     this.ups = ups;
-    ups.on('error', (e: Error) => this.fail('UPSTREAM_PROTOCOL_INVALID', `upstream connection error: ${e.message}`));
+    ups.on('error', (e: Error) => this.fail(sessionErrorCode(e, 'upstream'), `upstream connection error: ${e.message}`));
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.fail('UPSTREAM_NEGOTIATION_TIMEOUT', 'upstream handshake timeout');
@@ -221,7 +260,7 @@ class H2Interception implements H2StreamHost {
     server.emit('connection', args.client);
     const clt = this.clt!;
 
-    clt.on('error', (e: Error) => this.fail('CLIENT_PROTOCOL_INVALID', `client connection error: ${e.message}`));
+    clt.on('error', (e: Error) => this.fail(sessionErrorCode(e, 'client'), `client connection error: ${e.message}`));
     clt.on('stream', (cs: ServerHttp2Stream, headers: IncomingHttpHeaders) => forwardStream(this, cs, headers));
 
     const handshake = setTimeout(() => {
@@ -232,6 +271,7 @@ class H2Interception implements H2StreamHost {
     clt.once('remoteSettings', () => {
       clearTimeout(handshake);
       setLocalWindow(clt, cfg.connectionWindowSize);
+      if (this.counters.alive === 0) this.armIdle();
     });
     clt.on('goaway', () => {
       this.ups.close();
@@ -282,4 +322,14 @@ function setLocalWindow(s: ClientHttp2Session | ServerHttp2Session, size: number
   } catch {
     // a session closing under us: nothing to tune any more
   }
+}
+
+function ignore(): void {}
+
+/** node:http2's own errors (ERR_HTTP2_*) are protocol violations; anything else is the transport failing. */
+function sessionErrorCode(e: Error, side: 'client' | 'upstream'): ErrorCode {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('ERR_HTTP2')) return side === 'client' ? 'CLIENT_PROTOCOL_INVALID' : 'UPSTREAM_PROTOCOL_INVALID';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return side === 'client' ? 'CLIENT_CLOSED' : 'UPSTREAM_CLOSED';
+  return side === 'client' ? 'CLIENT_READ_FAILED' : 'UPSTREAM_READ_FAILED';
 }

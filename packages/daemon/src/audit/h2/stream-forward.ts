@@ -54,7 +54,9 @@ export interface H2StreamHost {
   readonly counters: H2StreamCounters;
   /** false once the upstream session is going away: new streams are refused */
   upstreamUsable(): boolean;
-  /** called once when both halves of the stream are closed */
+  /** called once per client stream, when it arrives */
+  streamOpened(): void;
+  /** called once per client stream, when both halves are closed (after its record) */
   streamClosed(): void;
 }
 
@@ -79,6 +81,7 @@ export function forwardStream(host: H2StreamHost, cs: ServerHttp2Stream, headers
   const c = host.counters;
   c.streams++;
   c.alive++;
+  host.streamOpened();
   cs.on('error', swallow);
 
   if (kind === 'H2StreamForward') c.forwarded++;
