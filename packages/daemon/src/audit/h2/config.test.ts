@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { VALUE_PARSERS } from '@sluice/common';
+import { createValidator, registerValueParsers, type RawNode } from '@sluice/config';
 import { H2_INTERCEPTION_DEFAULTS, H2_INTERCEPTION_FIELD, parseH2Interception } from './config.js';
 
 describe('parseH2Interception', () => {
@@ -68,5 +70,19 @@ describe('parseH2Interception', () => {
       'silent_drop_expect_header', 'stream_window_size', 'upstream_handshake_timeout', 'upstream_stream_open_timeout',
     ]);
     for (const [k, v] of Object.entries(props)) assert.ok(v.description.length > 10, k);
+  });
+
+  it('validates through the config loader: aliases and spellings normalised, bad values refused', () => {
+    registerValueParsers(VALUE_PARSERS);
+    const schema = { type: 'object', additionalProperties: false, properties: { h2_interception: H2_INTERCEPTION_FIELD } };
+    const node = { keyPathPrefix: ['auditor'], locate: () => ({ file: 'main.yaml', line: 1 }) } as unknown as RawNode;
+    const validate = createValidator<{ h2_interception: unknown }>(schema);
+    const out = validate({ h2_interception: { 'Max-Header-Size': '32KiB', ping_interval: '5s' } }, node);
+    assert.deepEqual(Object.keys(out.h2_interception as object).sort(), ['max_header_list_size', 'ping_interval']);
+    const c = parseH2Interception(out.h2_interception);
+    assert.equal(c.maxHeaderListSize, 32 * 1024);
+    assert.equal(c.pingInterval, 5000);
+    assert.throws(() => validate({ h2_interception: { ping_interval: 'soon' } }, node));
+    assert.throws(() => validate({ h2_interception: { no_such_key: 1 } }, node));
   });
 });
