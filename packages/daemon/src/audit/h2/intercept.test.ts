@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseH2Interception, type H2InterceptionConfig } from './config.js';
 import { interceptH2, type H2InterceptSummary } from './intercept.js';
@@ -120,6 +121,13 @@ function startOrigin(state: OriginState): Promise<{ server: http2.Http2Server; p
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
+}
+
+/** Two ends of an in-memory byte stream, for tests that need no socket. */
+function duplexPair(): [Duplex, Duplex] {
+  const a: Duplex = new Duplex({ read() {}, write: (c, _e, cb) => { b.push(c); cb(); }, final: (cb) => { b.push(null); cb(); } });
+  const b: Duplex = new Duplex({ read() {}, write: (c, _e, cb) => { a.push(c); cb(); }, final: (cb) => { a.push(null); cb(); } });
+  return [a, b];
 }
 
 /** A loopback listener whose accepted sockets are intercepted towards the origin. */
@@ -613,6 +621,58 @@ describe('interceptH2 between a real HTTP/2 client and origin', () => {
     const conn = ic.records.find((r) => r.fields.get('intercept_type') === 'H2Connection');
     assert.ok(conn);
     assert.match(conn.msg, /client connection error/);
+  });
+
+  it('works over plain in-memory Duplex streams too (not sockets), with https as the upstream scheme', async () => {
+    const [clientEnd, interceptClientSide] = duplexPair();
+    const [interceptUpstreamSide, originEnd] = duplexPair();
+    origin.server.emit('connection', originEnd);
+    const records: InterceptFields[] = [];
+    const done = interceptH2({
+      client: interceptClientSide,
+      upstream: interceptUpstreamSide,
+      upstreamHost: 'origin.internal:8443',
+      upstreamScheme: 'https',
+      config: parseH2Interception(undefined),
+      taskId: 't',
+      depth: 2,
+      log: (f) => records.push(f),
+    });
+    const client = http2.connect('https://origin.example', { createConnection: () => clientEnd });
+    client.on('error', () => {});
+    const r = await withTimeout(request(client, { ':method': 'GET', ':path': '/get' }), 3000, 'GET over duplexes');
+    assert.equal(r.body.toString(), 'hello from origin');
+    // the client's :authority (node's client writes the port) reaches the origin, not the session's authority
+    assert.equal(r.headers['x-seen-authority'], 'origin.example:443');
+    await closeClient(client);
+    const summary = await withTimeout(done, 5000, 'interception end');
+    assert.equal(summary.streams, 1);
+    const fwd = new Map(records[0]);
+    assert.equal(fwd.get('uri'), 'https://origin.example:443/get');
+    assert.equal(fwd.get('depth'), 2);
+  });
+
+  it('resolves (never rejects) when node:http2 refuses to start, e.g. a malformed upstream authority', async () => {
+    const [a, b] = duplexPair();
+    const records: string[] = [];
+    const summary = await withTimeout(
+      interceptH2({
+        client: a,
+        upstream: b,
+        upstreamHost: 'bad host:x:y',
+        upstreamScheme: 'http',
+        config: parseH2Interception(undefined),
+        taskId: 't',
+        depth: 1,
+        log: (f, msg) => records.push(`${f[0]![1]} ${msg}`),
+      }),
+      3000,
+      'interception end',
+    );
+    assert.equal(summary.errorCode, 'INTERNAL');
+    assert.equal(records.length, 1);
+    assert.match(records[0]!, /^H2Connection h2 interception failed/);
+    assert.ok(a.destroyed && b.destroyed);
   });
 
   it('closes the client when the upstream handshake times out', async () => {

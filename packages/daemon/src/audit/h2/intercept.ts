@@ -150,6 +150,12 @@ class H2Interception implements H2StreamHost {
       this.serveClient(this.ups.remoteSettings);
       await Promise.all([this.sessionClosed(this.ups), this.sessionClosed(this.clt!)]);
       return this.done();
+    } catch (e) {
+      // node:http2 throws synchronously on what it cannot start (a malformed authority): end, never reject
+      this.fail('INTERNAL', `h2 interception failed: ${(e as Error).message}`);
+      this.ups?.destroy();
+      this.clt?.destroy();
+      return this.done();
     } finally {
       args.signal?.removeEventListener('abort', onAbort);
       for (const t of this.timers) clearTimeout(t);
