@@ -318,6 +318,20 @@ describe('interceptH2 between a real HTTP/2 client and origin', () => {
     assert.equal(conn[0]!.msg, 'finished');
   });
 
+  it('offers the client the configured SETTINGS (streams capped by the upstream\'s own limit)', async () => {
+    const { ic, client } = await fresh(
+      parseH2Interception({ max_concurrent_streams: 7, max_header_list_size: '32KiB', max_frame_size: '64KiB', stream_window_size: '512KiB' }),
+    );
+    const rs = client.remoteSettings;
+    assert.equal(rs.maxConcurrentStreams, 7);
+    assert.equal(rs.maxHeaderListSize, 32 * 1024);
+    assert.equal(rs.maxFrameSize, 64 * 1024);
+    assert.equal(rs.initialWindowSize, 512 * 1024);
+    await closeClient(client);
+    await withTimeout(ic.summaries[0]!, 5000, 'interception end');
+    ic.close();
+  });
+
   it('carries 20 concurrent streams on one connection', async () => {
     const { ic, client } = await fresh();
     const replies = await withTimeout(
