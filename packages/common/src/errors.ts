@@ -106,6 +106,15 @@ export const ERROR_TABLE = {
   INTERNAL: o('InternalServerError', 500, SocksReply.GeneralFailure),
   INTERNAL_RESOLVER: o('InternalResolverError', 500, SocksReply.GeneralFailure),
   UNCLASSIFIED: o('UnclassifiedError', 500, SocksReply.GeneralFailure),
+  // TLS interception (daemon audit/tls): g3's TlsInterceptionError kinds
+  /** the cert agent's peer (g3fcgen, sluice-certgen) did not answer within query_wait_timeout */
+  TLS_CERT_AGENT_TIMEOUT: o('InterceptionError', 502, SocksReply.GeneralFailure),
+  /** the cert agent answered with a certificate or key that cannot be used */
+  TLS_CERT_AGENT_INVALID: o('InterceptionError', 502, SocksReply.GeneralFailure),
+  /** the upstream's certificate failed verification against tls_interception_client's CAs */
+  UPSTREAM_TLS_VERIFY_FAILED: o('UpstreamTlsHandshakeFailed', 525, SocksReply.GeneralFailure),
+  CLIENT_TLS_HANDSHAKE_FAILED: o('InterceptionError', 400, SocksReply.GeneralFailure),
+  CLIENT_TLS_HANDSHAKE_TIMEOUT: o('ClientAppTimeout', 408, SocksReply.GeneralFailure),
 } as const satisfies Record<string, Outcome>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;

@@ -5,3 +5,4 @@ export * from './certs.js';
 export * from './dns.js';
 export * from './clients.js';
 export * from './config.js';
+export * from './certgen.js';
