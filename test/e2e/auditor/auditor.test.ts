@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connect as h2connect, createServer as createH2Server, type Http2Server } from 'node:http2';
+import { connect as h2connect, createSecureServer as createSecureH2Server, createServer as createH2Server, type Http2SecureServer, type Http2Server } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  baseConfig, connectTunnel, curl, readUntil, startDaemon, startEchoServer, startOrigin, tcpConnect,
-  type DaemonHandle, type Origin,
+  baseConfig, connectTunnel, curl, makePki, readUntil, removePki, startCertgen, startDaemon, startEchoServer, startOrigin, tcpConnect,
+  type CertgenHandle, type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
 
 const CONFIG = baseConfig({
@@ -433,7 +434,7 @@ describe('auditor', () => {
     });
   }
 
-  it('h2c prior knowledge: h2_inspect_policy block closes the tunnel, bypass relays it', async () => {
+  it('h2c prior knowledge: h2_inspect_policy block closes the tunnel, intercept and bypass carry it', async () => {
     const blocked = await h2ViaTunnel('h2block');
     assert.equal(blocked.status, undefined, `no response through a blocked tunnel: ${JSON.stringify(blocked)}`);
     const tb = await d.waitForTask((r) => r.fields.server_name === 'h2block');
@@ -442,9 +443,102 @@ describe('auditor', () => {
 
     const passed = await h2ViaTunnel('h2bypass');
     assert.deepEqual(passed, { status: 200, body: 'h2 /h2path' });
+    // intercept (the default policy): the HTTP/2 interceptor carries it, the h2c server speaking first included
+    const intercepted = await h2ViaTunnel('http');
+    assert.deepEqual(intercepted, { status: 200, body: 'h2 /h2path' });
+    const h2rec = await d.waitForLog((r) => r.fields.log_type === 'Intercept' && r.fields.auditor_name === 'inspecting' && r.fields.intercept_type === 'H2StreamForward');
+    assert.equal(inspects(d, h2rec.fields.task_id!)[0]!.fields.protocol, 'http_2');
+
     // (node's h2 server keeps its half of the tunnel open after the client's FIN, so the task lives on)
     const ip = await d.waitForLog((r) => r.fields.log_type === 'Inspect' && r.fields.auditor_name === 'h2_bypass');
     assert.equal(ip.fields.protocol, 'http_2');
   });
 });
 
+
+describe('auditor with TLS interception', () => {
+  let d: DaemonHandle;
+  let originPki: TestPki;
+  let mitmPki: TestPki;
+  let certgen: CertgenHandle;
+  let origin: HttpsServer;
+  let h2origin: Http2SecureServer;
+  let originPort: number;
+  let h2Port: number;
+
+  before(async () => {
+    originPki = makePki(['localhost'], ['127.0.0.1']);
+    mitmPki = makePki(['unused.invalid'], []);
+    certgen = await startCertgen(mitmPki);
+    origin = createHttpsServer({ key: originPki.key, cert: originPki.cert }, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`tls ${req.url}`);
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+    originPort = (origin.address() as { port: number }).port;
+    h2origin = createSecureH2Server({ key: originPki.key, cert: originPki.cert }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`h2tls ${req.url}`);
+    });
+    await new Promise<void>((r) => h2origin.listen(0, '127.0.0.1', () => r()));
+    h2Port = (h2origin.address() as { port: number }).port;
+    d = await startDaemon({
+      files: {
+        'main.yaml': baseConfig() + `auditor:
+  - name: mitm
+    tls_cert_generator:
+      query_peer_addr: 127.0.0.1:${certgen.port}
+    tls_interception_client:
+      ca_certificate: ${originPki.files.caCert}
+server:
+  - name: http
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: mitm
+`,
+      },
+    });
+  });
+  after(async () => {
+    await d?.stop();
+    await certgen?.stop();
+    await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
+    await new Promise<void>((r) => (h2origin ? h2origin.close(() => r()) : r()));
+    if (originPki) removePki(originPki);
+    if (mitmPki) removePki(mitmPki);
+  });
+
+  it('curl https through CONNECT, trusting the interception CA: TlsHandshake, Inspect at depth 2, two HttpForward records', async () => {
+    const port = await d.port('http');
+    const r = await curl(['-sS', '--http1.1', '-x', `http://127.0.0.1:${port}`, '--cacert', mitmPki.files.caCert,
+      `https://127.0.0.1:${originPort}/one`, `https://127.0.0.1:${originPort}/two`]);
+    assert.match(r.body, /^tls \/one\n?(200)?tls \/two/, r.stderr);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'http' && l.fields.upstream === `127.0.0.1:${originPort}`);
+    const id = task.fields.task_id!;
+    const ins = inspects(d, id);
+    assert.deepEqual(ins.map((l) => [l.fields.depth, l.fields.protocol]), [['1', 'tls_modern'], ['2', 'http_1']]);
+    const hs = intercepts(d, id).find((l) => l.fields.intercept_type === 'TlsHandshake');
+    assert.ok(hs, 'a TlsHandshake record');
+    assert.equal(hs.fields.upstream, `127.0.0.1:${originPort}`);
+    assert.equal(hs.fields.tls_server_verify, 'ok');
+    assert.equal(hs.fields.depth, '1');
+    const fwd = intercepts(d, id).filter((l) => l.fields.intercept_type === 'HttpForward');
+    assert.deepEqual(fwd.map((l) => [l.fields.depth, l.fields.uri, l.fields.rsp_status]), [['2', '/one', '200'], ['2', '/two', '200']]);
+    // the task log counts the TLS bytes on the wire, not the cleartext
+    assert.ok(Number(task.fields.r_rd_bytes) > 500, `r_rd_bytes ${task.fields.r_rd_bytes}`);
+  });
+
+  it('curl --http2 to an h2 origin: ALPN h2 through the interception, HTTP/2 intercepted (H2 records)', async () => {
+    const port = await d.port('http');
+    const r = await curl(['-sS', '--http2', '-x', `http://127.0.0.1:${port}`, '--cacert', mitmPki.files.caCert, `https://127.0.0.1:${h2Port}/h2`]);
+    assert.equal(r.body, 'h2tls /h2', r.stderr);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'http' && l.fields.upstream === `127.0.0.1:${h2Port}`);
+    const id = task.fields.task_id!;
+    assert.deepEqual(inspects(d, id).map((l) => [l.fields.source, l.fields.protocol]), [['stream inspection', 'tls_modern'], ['tls alpn', 'http_2']]);
+    const types = intercepts(d, id).map((l) => l.fields.intercept_type);
+    assert.ok(types.includes('TlsHandshake'), types.join());
+    assert.ok(types.some((t) => t?.startsWith('H2')), types.join());
+  });
+});

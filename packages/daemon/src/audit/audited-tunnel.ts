@@ -7,14 +7,17 @@
  * Bytes read while inspecting are passed on first, and every byte still reaches the task's counters.
  */
 import type { Socket } from 'node:net';
-import { SluiceError, type TaskReason, type TcpSpeedLimit } from '@sluice/common';
-import { inspectClientData, inspectServerData, type InspectOptions, type InspectResult } from '@sluice/protocol';
+import { SluiceError, toSluiceError, type TaskReason, type TcpSpeedLimit } from '@sluice/common';
+import { inspectClientData, inspectServerData, parseClientHello, TlsHelloError, type InspectOptions, type InspectResult } from '@sluice/protocol';
 import { Relay, RELAY_END_REASON } from '../serve/relay.js';
 import type { ServerStats } from '../stat/server-stats.js';
 import type { TaskContext, Upstream } from '../task/task.js';
 import { logInspect, logIntercept, type InspectSource } from './audit-log.js';
 import type { StreamAuditor } from './auditor/index.js';
 import { H1Interceptor, type H1Outcome } from './h1/h1-intercept.js';
+import { interceptH2 } from './h2/index.js';
+import { jsDuplex } from './js-duplex.js';
+import { formatUpstream } from '../task/task.js';
 
 /** What a server keeps to drive a tunnel from its idle timer and on quit (same shape as a Relay's). */
 export interface TunnelControl {
@@ -41,15 +44,37 @@ export interface AuditedTunnelArgs {
 const UNKNOWN = '_unknown';
 const TIMEOUT = '_timeout';
 
+/** The largest ClientHello read for TLS interception (g3's tls_max_client_hello_size). */
+const MAX_CLIENT_HELLO = 1 << 14;
+
+/**
+ * Byte counts while an interceptor changes what flows (TLS taken off, HTTP/2 re-framed): the task and server
+ * counters are set from the sockets' wire counts at the end instead of from what the inner layers moved.
+ */
+interface WireSnapshot {
+  cRd: number; cWr: number; rRd: number; rWr: number;
+  rawCRd: number; rawCWr: number; rawURd: number; rawUWr: number;
+}
+
 export class AuditedTunnel implements TunnelControl {
   private depth = 0;
   private finished = false;
   private current: TunnelControl | null = null;
   private readonly cfg;
+  /** the streams inspected now: the tunnel's sockets, or the cleartext sides of an intercepted TLS layer */
+  private client: Socket;
+  private upstream: Socket;
+  /** inside an intercepted TLS layer: no TLS record is expected there, and HTTP/2 runs over https */
+  private inTls = false;
+  private wire: WireSnapshot | null = null;
+  private readonly tlsInterceptor;
 
   constructor(private readonly a: AuditedTunnelArgs) {
-    // a task keeps the config it started with, whatever a reload does meanwhile
+    // a task keeps the config (and interceptor) it started with, whatever a reload does meanwhile
     this.cfg = a.auditor.config;
+    this.tlsInterceptor = a.auditor.tls;
+    this.client = a.client;
+    this.upstream = a.upstream;
   }
 
   start(): void {
@@ -76,8 +101,11 @@ export class AuditedTunnel implements TunnelControl {
     const { task, client, upstream } = this.a;
     if (r.error) task.error = r.error;
     if (r.reason) task.reason = r.reason;
+    this.client.destroy();
+    this.upstream.destroy();
     client.destroy();
     upstream.destroy();
+    if (this.wire) this.settleWireCounts(this.wire);
     this.a.done();
   }
 
@@ -94,8 +122,11 @@ export class AuditedTunnel implements TunnelControl {
   private inspect(cData: Buffer, uData: Buffer, source: InspectSource): void {
     if (this.finished) return;
     if (this.depth >= this.cfg.inspection.maxDepth) return this.transitUnknown(cData, uData, UNKNOWN);
-    const { client, upstream, task } = this.a;
-    const opts: InspectOptions = { serverPort: this.a.target.port, serverPortmap: this.cfg.serverPortmap, limits: this.cfg.inspection.limits };
+    const { client, upstream } = this;
+    const task = this.a.task;
+    const opts: InspectOptions = {
+      serverPort: this.a.target.port, serverPortmap: this.cfg.serverPortmap, limits: this.cfg.inspection.limits, noExplicitSsl: this.inTls,
+    };
     const limit = this.cfg.inspection.data0BufferSize;
     let side: 'client' | 'server' | null = null;
     let waitTimer: NodeJS.Timeout | undefined;
@@ -195,9 +226,13 @@ export class AuditedTunnel implements TunnelControl {
       case 'http_2': {
         const action = this.cfg.h2Policy.actionFor(host);
         if (action === 'block') return this.block(`HTTP/2 to ${host} is blocked by h2_inspect_policy`);
-        // `intercept` has no HTTP/2 interceptor in this build: the stream is relayed as it is
+        if (action === 'intercept') return this.interceptH2(cData, uData);
+        // bypass, and detour without a stream detour service (as g3)
         return this.relay(cData, uData, 'Bypass');
       }
+      case 'tls_modern':
+        if (this.tlsInterceptor) return void this.interceptTls(cData, uData);
+        return this.relay(cData, uData, 'Bypass');
       case 'smtp':
         if (this.cfg.smtpPolicy.actionFor(host) === 'block') return this.block(`SMTP to ${host} is blocked by smtp_inspect_policy`);
         return this.relay(cData, uData, 'Bypass');
@@ -226,7 +261,8 @@ export class AuditedTunnel implements TunnelControl {
   /** Relay the rest as is. `status` is g3's inspect_status of the TransitUnknown records. */
   private relay(cData: Buffer, uData: Buffer, status: 'Bypass' | 'Unknown' | 'Timeout'): void {
     if (this.finished) return;
-    const { client, upstream, task, stats } = this.a;
+    const { client, upstream } = this;
+    const { task, stats } = this.a;
     const relay = new Relay(client, upstream, task, stats, (end) => {
       this.end({ reason: RELAY_END_REASON[end] });
     }, this.a.limit);
@@ -245,7 +281,7 @@ export class AuditedTunnel implements TunnelControl {
     task.rRdBytes += b.length;
     task.cWrBytes += b.length;
     if (stats) stats.outBytes += b.length;
-    this.a.client.write(b);
+    this.client.write(b);
   }
 
   private interceptH1(cData: Buffer, uData: Buffer): void {
@@ -253,8 +289,8 @@ export class AuditedTunnel implements TunnelControl {
       auditor: this.a.auditor,
       config: this.cfg,
       task: this.a.task,
-      client: this.a.client,
-      upstream: this.a.upstream,
+      client: this.client,
+      upstream: this.upstream,
       stats: this.a.stats,
       depth: this.depth,
       target: this.a.target,
@@ -278,6 +314,159 @@ export class AuditedTunnel implements TunnelControl {
     if (o.kind === 'relay') return this.relay(o.clientRest, o.upstreamRest, 'Bypass');
     // an upgrade or a CONNECT inside: what follows is a new stream, inspected one level deeper
     this.inspect(o.clientRest, o.upstreamRest, o.source);
+  }
+
+  // ---- TLS and HTTP/2 interception ----------------------------------------------------------------------------
+
+  /** From here on the counters come from the tunnel sockets' wire counts (see WireSnapshot). */
+  private enterWire(cUnread: number, uUnread: number): void {
+    if (this.wire) return;
+    const { task, client, upstream } = this.a;
+    this.wire = {
+      cRd: task.cRdBytes, cWr: task.cWrBytes, rRd: task.rRdBytes, rWr: task.rWrBytes,
+      // bytes read while inspecting were not counted yet: they count as read from here
+      rawCRd: client.bytesRead - cUnread, rawCWr: client.bytesWritten, rawURd: upstream.bytesRead - uUnread, rawUWr: upstream.bytesWritten,
+    };
+  }
+
+  private settleWireCounts(w: WireSnapshot): void {
+    const { task, client, upstream, stats } = this.a;
+    const cRd = client.bytesRead - w.rawCRd;
+    const rRd = upstream.bytesRead - w.rawURd;
+    if (stats) {
+      // the inner layers counted cleartext into the server's traffic; replace it by what went over the wire
+      stats.inBytes += cRd - (task.cRdBytes - w.cRd);
+      stats.outBytes += rRd - (task.rRdBytes - w.rRd);
+    }
+    task.cRdBytes = w.cRd + cRd;
+    task.cWrBytes = w.cWr + (client.bytesWritten - w.rawCWr);
+    task.rRdBytes = w.rRd + rRd;
+    task.rWrBytes = w.rWr + (upstream.bytesWritten - w.rawUWr);
+  }
+
+  /** Idle checks while an interceptor owns the streams: any byte read on the tunnel sockets is activity. */
+  private wireControl(abort: () => void): TunnelControl {
+    let last = -1;
+    let checks = 0;
+    return {
+      idleTick: (max) => {
+        const n = this.a.client.bytesRead + this.a.upstream.bytesRead;
+        if (n !== last) {
+          last = n;
+          checks = 0;
+          return false;
+        }
+        if (++checks < (this.a.task.userResolve?.idleMaxCount ?? max)) return false;
+        this.end({ reason: 'Idle' });
+        return true;
+      },
+      abort,
+    };
+  }
+
+  /** Read the rest of the ClientHello (inspection only needed its first bytes). */
+  private readClientHello(first: Buffer): Promise<Buffer> {
+    const client = this.client;
+    return new Promise((resolve, reject) => {
+      let buf = first;
+      const done = (err: Error | null) => {
+        clearTimeout(timer);
+        client.off('data', onData).off('end', onEnd).off('error', done);
+        client.pause();
+        if (err) reject(err);
+        else resolve(buf);
+      };
+      const test = (): boolean => {
+        try {
+          if (parseClientHello(buf, MAX_CLIENT_HELLO)) {
+            done(null);
+            return true;
+          }
+        } catch (e) {
+          done(new SluiceError('CLIENT_PROTOCOL_INVALID', `bad TLS ClientHello: ${(e as TlsHelloError).message}`));
+          return true;
+        }
+        return false;
+      };
+      const onData = (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        test();
+      };
+      const onEnd = () => done(new SluiceError('CLIENT_CLOSED_EARLY', 'client closed during its TLS ClientHello'));
+      const timer = setTimeout(() => done(new SluiceError('CLIENT_HEAD_TIMEOUT', 'TLS ClientHello not complete within the accept timeout')),
+        this.cfg.tls?.server.acceptTimeoutMs ?? 10_000);
+      if (test()) return;
+      client.on('data', onData).on('end', onEnd).on('error', done);
+      client.resume();
+    });
+  }
+
+  private async interceptTls(cData: Buffer, uData: Buffer): Promise<void> {
+    const interceptor = this.tlsInterceptor!;
+    const { task, target, auditor } = this.a;
+    const depth = this.depth;
+    this.enterWire(cData.length, uData.length);
+    this.current = this.wireControl(() => this.end({ reason: 'CanceledAsServerQuit' }));
+    const upstreamText = formatUpstream(target);
+    let hello: Buffer;
+    let r;
+    try {
+      hello = await this.readClientHello(cData);
+      if (this.finished) return;
+      r = await interceptor.intercept({ client: this.client, clientHello: hello, upstream: this.upstream, host: target.host, port: target.port });
+    } catch (e) {
+      const err = toSluiceError(e, 'INTERCEPTION_FAILED');
+      logIntercept(auditor, task, depth, 'TlsHandshake', [['upstream', upstreamText]], err.message);
+      return this.end({ error: err });
+    }
+    if (this.finished) {
+      r.client.destroy();
+      r.upstream.destroy();
+      return;
+    }
+    logIntercept(auditor, task, depth, 'TlsHandshake', [
+      ['upstream', upstreamText],
+      ['tls_server_verify', r.upstreamVerified ? 'ok' : r.upstreamVerifyError],
+    ], 'ok');
+    this.client = r.client as unknown as Socket;
+    this.upstream = r.upstream as unknown as Socket;
+    this.inTls = true;
+    this.current = null;
+    // the protocol both sides agreed on in ALPN is the protocol inside (g3's `tls alpn` source); without ALPN
+    // the cleartext is inspected like any stream
+    const byAlpn = r.alpn === 'h2' ? 'http_2' : r.alpn === 'http/1.1' || r.alpn === 'http/1.0' ? 'http_1' : undefined;
+    if (byAlpn && this.depth < this.cfg.inspection.maxDepth) {
+      this.depth++;
+      logInspect(auditor, task, this.depth, 'tls alpn', byAlpn);
+      return this.dispatch(byAlpn, EMPTY, EMPTY);
+    }
+    this.inspect(EMPTY, EMPTY, 'stream inspection');
+  }
+
+  private interceptH2(cData: Buffer, uData: Buffer): void {
+    const { task, target, auditor } = this.a;
+    this.enterWire(this.inTls ? 0 : cData.length, this.inTls ? 0 : uData.length);
+    // server bytes read while inspecting (an h2c server's SETTINGS) go back to be read by the HTTP/2 client
+    if (uData.length) this.upstream.unshift(uData);
+    const quit = new AbortController();
+    this.current = this.wireControl(() => quit.abort());
+    void interceptH2({
+      // node:http2 needs the cleartext of an intercepted TLS layer behind JS streams (see js-duplex.ts)
+      client: this.inTls ? jsDuplex(this.client) : this.client,
+      upstream: this.inTls ? jsDuplex(this.upstream) : this.upstream,
+      clientPrefix: cData.length ? cData : undefined,
+      upstreamHost: formatUpstream(target),
+      upstreamScheme: this.inTls ? 'https' : 'http',
+      config: this.cfg.h2,
+      log: (fields, msg) => auditor.log.log('Intercept', [['auditor_name', auditor.name], ...fields], msg),
+      taskId: task.id,
+      depth: this.depth,
+      logUriMaxChars: this.cfg.logUriMaxChars,
+      signal: quit.signal,
+    }).then((summary) => {
+      if (quit.signal.aborted) return this.end({ reason: 'CanceledAsServerQuit' });
+      this.end(summary.errorCode ? { error: new SluiceError(summary.errorCode, summary.message) } : { reason: 'ClosedByClient' });
+    });
   }
 }
 

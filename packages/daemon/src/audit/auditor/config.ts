@@ -6,7 +6,9 @@ import { asBool, parseDuration, parseRandomRatio, parseSize, ValueError } from '
 import { DEFAULT_DETECT_LIMITS, PortMap, defaultClientPortMap, defaultServerPortMap, type DetectLimits } from '@sluice/protocol';
 import type { BaseConfig, ParseContext } from '../../runtime/object-def.js';
 import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-config.js';
+import { parseH2Interception, type H2InterceptionConfig } from '../h2/index.js';
 import { parseInspectPolicy, type InspectPolicy } from '../inspect-policy.js';
+import { parseTlsInterception, type TlsInterceptionConfig } from '../tls/index.js';
 
 export interface ProtocolInspectionConfig {
   readonly maxDepth: number;
@@ -34,8 +36,9 @@ export interface AuditorConfig extends BaseConfig {
   readonly logUriMaxChars: number;
   readonly h1: H1InterceptionConfig;
   readonly h2Policy: InspectPolicy;
-  /** the h2_interception map as written (checked by key name and value type) */
-  readonly h2Raw: Record<string, unknown> | undefined;
+  readonly h2: H2InterceptionConfig;
+  /** TLS interception; undefined without tls_cert_agent (TLS is then relayed after its Inspect record) */
+  readonly tls: TlsInterceptionConfig | undefined;
   readonly websocketPolicy: InspectPolicy;
   readonly smtpPolicy: InspectPolicy;
   readonly imapPolicy: InspectPolicy;
@@ -138,20 +141,6 @@ export function parseH1Interception(v: unknown): H1InterceptionConfig {
   return Object.freeze(c);
 }
 
-/** g3's h2_interception keys, checked by value type (the HTTP/2 interceptor reads them). */
-function checkH2Interception(v: unknown): Record<string, unknown> | undefined {
-  if (v === undefined || v === null) return undefined;
-  const size = (x: unknown) => void parseSize(x);
-  const dur = (x: unknown) => void parseDuration(x);
-  eachKey(v, 'h2_interception', {
-    max_header_list_size: size, max_header_size: size, max_concurrent_streams: (x) => void usize(x, 'max_concurrent_streams'),
-    max_frame_size: size, stream_window_size: size, connection_window_size: size, max_send_buffer_size: size,
-    upstream_handshake_timeout: dur, upstream_stream_open_timeout: dur, client_handshake_timeout: dur, ping_interval: dur,
-    rsp_header_recv_timeout: dur, silent_drop_expect_header: (x) => void asBool(x),
-  });
-  return v as Record<string, unknown>;
-}
-
 const isEmpty = (v: unknown) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
 
 export function parseAuditor(v: Record<string, unknown>, ctx: ParseContext): AuditorConfig {
@@ -173,12 +162,6 @@ export function parseAuditor(v: Record<string, unknown>, ctx: ParseContext): Aud
     ['imap_interception', 'IMAP interception is not implemented in sluice (IMAP streams are relayed after inspection)'],
   ];
   for (const [key, why] of unsupported) if (!isEmpty(v[key])) ctx.fail([key], why);
-  if (v.tls_cert_agent !== undefined && v.tls_cert_agent !== null) {
-    ctx.fail(['tls_cert_agent'], 'TLS interception is not in this build of sluice');
-  }
-  for (const key of ['tls_interception_client', 'tls_interception_server']) {
-    if (!isEmpty(v[key])) ctx.fail([key], 'TLS interception is not in this build of sluice');
-  }
   const policy = (key: string) => at(key, () => parseInspectPolicy(v[key]));
   const smtpPolicy = policy('smtp_inspect_policy');
   const imapPolicy = policy('imap_inspect_policy');
@@ -208,7 +191,8 @@ export function parseAuditor(v: Record<string, unknown>, ctx: ParseContext): Aud
     logUriMaxChars,
     h1: at('h1_interception', () => parseH1Interception(v.h1_interception)),
     h2Policy: policy('h2_inspect_policy'),
-    h2Raw: at('h2_interception', () => checkH2Interception(v.h2_interception)),
+    h2: at('h2_interception', () => parseH2Interception(v.h2_interception)),
+    tls: parseTlsInterception(v, ctx),
     websocketPolicy: policy('websocket_inspect_policy'),
     smtpPolicy,
     imapPolicy,

@@ -5,6 +5,7 @@
 import type { Logger } from '../../log/hub.js';
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { TlsInterceptor } from '../tls/index.js';
 import type { Auditor } from '../types.js';
 import { parseAuditor, type AuditorConfig } from './config.js';
 import { auditorSchema } from './schema.js';
@@ -12,9 +13,12 @@ import { auditorSchema } from './schema.js';
 export class StreamAuditor implements Auditor<AuditorConfig> {
   readonly logName = 'Auditor';
   readonly log: Logger;
+  /** TLS interception (one per auditor: it owns the cert agent's cache); null without tls_cert_agent */
+  tls: TlsInterceptor | null;
 
   constructor(public config: AuditorConfig, runtime: Runtime) {
     this.log = runtime.logs.forAuditor(config.name);
+    this.tls = config.tls ? new TlsInterceptor(config.tls) : null;
   }
 
   get name(): string {
@@ -28,11 +32,23 @@ export class StreamAuditor implements Auditor<AuditorConfig> {
 
   reload(cfg: AuditorConfig): void {
     // running tasks keep the config they started with; new tasks see this one
+    if (JSON.stringify(cfg.tls) !== JSON.stringify(this.config.tls)) {
+      // interceptions in flight keep the interceptor they hold; its cert agent socket goes with the old one
+      const old = this.tls;
+      this.tls = cfg.tls ? new TlsInterceptor(cfg.tls) : null;
+      if (old) setTimeout(() => old.close(), 30_000).unref();
+    }
     this.config = cfg;
   }
 
-  async close(): Promise<void> {}
-  destroy(): void {}
+  async close(): Promise<void> {
+    this.destroy();
+  }
+
+  destroy(): void {
+    this.tls?.close();
+    this.tls = null;
+  }
 }
 
 export const auditorType: ObjectTypeDef<AuditorConfig, StreamAuditor> = {

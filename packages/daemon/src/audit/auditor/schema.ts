@@ -1,6 +1,8 @@
 /** The auditor's schema: g3's keys (auditors have no `type:`), each checked in depth by config.ts. */
 import { g3, int, objectSchema, type FieldSchema } from '../../runtime/schema-util.js';
 import { tlsTicketerField } from '../../tls/ticketer-config.js';
+import { H2_INTERCEPTION_FIELD } from '../h2/index.js';
+import { TLS_INTERCEPTION_ALIASES, TLS_INTERCEPTION_FIELDS } from '../tls/index.js';
 
 const map = (description: string): FieldSchema => ({ description, anyOf: [{ type: 'object' }, { type: 'null' }] });
 const policy = (what: string): FieldSchema => ({
@@ -19,17 +21,14 @@ export const AUDITOR_FIELDS: Record<string, FieldSchema> = {
     '(`ftp_greeting_msg` 512, `http_request_uri` 4096, `imap_greeting_msg` 512, `nats_info_line` 1024, `ldap_request_msg` 1024).'),
   server_tcp_portmap: { description: 'Protocols suggested by the server port, added to g3\'s default map (21 ftp, 22 ssh, 25 smtp, 80 http, 443 https, ...): a list of `{port, protocol}` or a map port → protocol or list. Names: http, https, smtp, ssh, ftp, pop3, pop3s, nntp, nntps, imap, imaps, nats, bittorrent, dns, ldap, mqtt, rtsp, smpp, rtmp, stomp, ssl...', anyOf: [{ type: 'object' }, { type: 'array' }, { type: 'null' }] },
   client_tcp_portmap: { description: 'Protocols suggested by the client port (same syntax; g3 keeps it for future use, so does sluice).', anyOf: [{ type: 'object' }, { type: 'array' }, { type: 'null' }] },
-  tls_cert_agent: { description: 'Certificate generator for TLS interception (alias tls_cert_generator); not set: TLS is relayed after its Inspect record. TLS interception is not in this build: setting it fails the config check.', anyOf: [{ type: 'object' }, { type: 'string' }, { type: 'null' }] },
+  ...TLS_INTERCEPTION_FIELDS,
   tls_ticketer: tlsTicketerField,
-  tls_interception_client: unsupported('TLS client settings towards the upstream in TLS interception.'),
-  tls_interception_server: unsupported('TLS server settings towards the client in TLS interception.'),
   tls_stream_dump: unsupported('Dump intercepted TLS streams to a UDP peer (udpdump).'),
   log_uri_max_chars: int('URIs in Intercept records are cut to this many characters (default 1024).', { minimum: 0 }),
   h1_interception: map('HTTP/1.x interception: `pipeline_size` (10), `pipeline_read_idle_timeout` (5min), `req_header_recv_timeout` (30s), `rsp_header_recv_timeout` (60s), ' +
     '`req_header_max_size` (64KiB), `rsp_header_max_size` (64KiB), `body_line_max_length` (8192), `steal_forwarded_for` (false: remove Forwarded and X-Forwarded-For).'),
   h2_inspect_policy: policy('HTTP/2 (prior knowledge) streams'),
-  h2_interception: map('HTTP/2 interception: `max_header_list_size`, `max_concurrent_streams`, `max_frame_size`, `stream_window_size`, `connection_window_size`, `max_send_buffer_size`, ' +
-    '`upstream_handshake_timeout`, `upstream_stream_open_timeout`, `client_handshake_timeout`, `ping_interval`, `rsp_header_recv_timeout`, `silent_drop_expect_header`.'),
+  h2_interception: H2_INTERCEPTION_FIELD,
   websocket_inspect_policy: policy('WebSocket upgrades inside intercepted HTTP/1'),
   smtp_inspect_policy: policy('SMTP streams (sluice relays them: only `block` and `bypass` may be set)'),
   smtp_interception: unsupported('SMTP interception options.'),
@@ -42,7 +41,7 @@ export const AUDITOR_FIELDS: Record<string, FieldSchema> = {
 };
 
 export const AUDITOR_ALIASES: Record<string, string> = {
-  tls_cert_generator: 'tls_cert_agent',
+  ...TLS_INTERCEPTION_ALIASES,
   application_audit_ratio: 'task_audit_ratio',
 };
 
