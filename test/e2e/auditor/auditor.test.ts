@@ -5,6 +5,7 @@
  * user `audit` block (prohibit unknown / timed-out protocols, inspection off, ratio 0), comply_audit routing
  * one host through an inspecting auditor, and h2_inspect_policy block / bypass for h2c prior knowledge.
  */
+import { createSocket as createUdpSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  baseConfig, connectTunnel, curl, makePki, readUntil, removePki, startCertgen, startDaemon, startEchoServer, startOrigin, tcpConnect,
+  baseConfig, connectTunnel, curl, makePki, readUntil, removePki, runSluice, startCertgen, startDaemon, startEchoServer, startOrigin, tcpConnect,
   type CertgenHandle, type DaemonHandle, type Origin, type TestPki,
 } from '@sluice/testkit';
 
@@ -465,8 +466,13 @@ describe('auditor with TLS interception', () => {
   let h2origin: Http2SecureServer;
   let originPort: number;
   let h2Port: number;
+  let dumpSock: UdpSocket;
+  const dumped: Buffer[] = [];
 
   before(async () => {
+    dumpSock = createUdpSocket('udp4');
+    dumpSock.on('message', (m) => dumped.push(m));
+    await new Promise<void>((r) => dumpSock.bind(0, '127.0.0.1', () => r()));
     originPki = makePki(['localhost'], ['127.0.0.1']);
     mitmPki = makePki(['unused.invalid'], []);
     certgen = await startCertgen(mitmPki);
@@ -491,6 +497,9 @@ describe('auditor with TLS interception', () => {
       query_peer_addr: 127.0.0.1:${certgen.port}
     tls_interception_client:
       ca_certificate: ${originPki.files.caCert}
+    tls_stream_dump:
+      peer: 127.0.0.1:${dumpSock.address().port}
+      packet_size: 600
 server:
   - name: http
     type: http_proxy
@@ -504,6 +513,7 @@ server:
   after(async () => {
     await d?.stop();
     await certgen?.stop();
+    dumpSock?.close();
     await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
     await new Promise<void>((r) => (h2origin ? h2origin.close(() => r()) : r()));
     if (originPki) removePki(originPki);
@@ -528,6 +538,15 @@ server:
     assert.deepEqual(fwd.map((l) => [l.fields.depth, l.fields.uri, l.fields.rsp_status]), [['2', '/one', '200'], ['2', '/two', '200']]);
     // the task log counts the TLS bytes on the wire, not the cleartext
     assert.ok(Number(task.fields.r_rd_bytes) > 500, `r_rd_bytes ${task.fields.r_rd_bytes}`);
+    // tls_stream_dump: the cleartext went to the udpdump peer as exported PDUs (dissector http, both directions)
+    const deadline = Date.now() + 3000;
+    while (!dumped.some((p) => p.includes('tls /two')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const req = dumped.find((p) => p.includes('GET /one HTTP/1.1'));
+    assert.ok(req, `dumped request among ${dumped.length} packets`);
+    assert.ok(req.subarray(0, 20).includes('exported_pdu'));
+    assert.ok(req.includes(Buffer.from([0, 12, 0, 4, ...Buffer.from('http')])), 'dissector name http');
+    assert.ok(dumped.some((p) => p.includes('tls /two')), 'the responses are dumped too');
+    assert.ok(dumped.every((p) => p.length <= 600), 'packet_size bounds every packet');
   });
 
   it('curl --http2 to an h2 origin: ALPN h2 through the interception, HTTP/2 intercepted (H2 records)', async () => {
@@ -540,5 +559,88 @@ server:
     const types = intercepts(d, id).map((l) => l.fields.intercept_type);
     assert.ok(types.includes('TlsHandshake'), types.join());
     assert.ok(types.some((t) => t?.startsWith('H2')), types.join());
+  });
+});
+
+describe('sluice -t on g3-style auditor configs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-aud-t-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const common = `runtime:
+  thread_number: 2
+log: stdout
+resolver:
+  - name: default
+    type: c-ares
+escaper:
+  - name: default
+    type: direct_fixed
+    resolver: default
+`;
+  const check = async (name: string, yaml: string) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, yaml);
+    return runSluice(['-t', '-c', file]);
+  };
+
+  it('accepts the shape of g3\'s inspect_http_proxy example (cert generator, ticketer, stream dump with defaults)', async () => {
+    const r = await check('inspect_http_proxy', common + `auditor:
+  - name: default
+    protocol_inspection: { }
+    tls_cert_generator: { }
+    tls_ticketer: { }
+    tls_stream_dump: { }
+server:
+  - name: http
+    escaper: default
+    auditor: default
+    type: http_proxy
+    listen:
+      address: "[::]:8080"
+    tls_client: { }
+  - name: socks
+    escaper: default
+    auditor: default
+    type: socks_proxy
+    listen:
+      address: "[::]:1080"
+`);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('accepts the shape of g3\'s inspect_tcp_stream example', async () => {
+    const r = await check('inspect_tcp_stream', common + `controller:
+  local:
+    recv_timeout: 30
+    send_timeout: 1
+auditor:
+  - name: default
+    protocol_inspection: { }
+    tls_cert_generator: { }
+server:
+  - name: http_ipip
+    escaper: default
+    auditor: default
+    type: tcp_stream
+    listen:
+      address: "127.0.0.1:8001"
+    proxy_pass: "myip.ipip.net:80"
+  - name: https_ipip
+    escaper: default
+    auditor: default
+    type: tcp_stream
+    listen:
+      address: "127.0.0.1:8002"
+    proxy_pass: "myip.ipip.net:443"
+`);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('refuses ICAP with the file, the key path and why', async () => {
+    const r = await check('icap', common + `auditor:
+  - name: default
+    icap_reqmod_service: icap://127.0.0.1:1344/echo
+`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /icap\.yaml:\d+:\d+: auditor 'default': \/icap_reqmod_service: ICAP is not implemented/);
   });
 });

@@ -435,6 +435,15 @@ export class AuditedTunnel implements TunnelControl {
     // the protocol both sides agreed on in ALPN is the protocol inside (g3's `tls alpn` source); without ALPN
     // the cleartext is inspected like any stream
     const byAlpn = r.alpn === 'h2' ? 'http_2' : r.alpn === 'http/1.1' || r.alpn === 'http/1.0' ? 'http_1' : undefined;
+    const dump = auditor.dumper?.session({
+      client: task.clientAddr, localServer: task.serverAddr, localClient: task.nextBoundAddr, remote: task.nextPeerAddr,
+    }, byAlpn ?? '', target.port);
+    if (dump) {
+      // listeners that only look: the layers inside keep the flow control (these handlers run in the same
+      // 'data' events as theirs, and no event fires before they attach below)
+      this.client.on('data', dump.toRemote);
+      this.upstream.on('data', dump.toClient);
+    }
     if (byAlpn && this.depth < this.cfg.inspection.maxDepth) {
       this.depth++;
       logInspect(auditor, task, this.depth, 'tls alpn', byAlpn);

@@ -81,7 +81,7 @@ describe('auditor config', () => {
     assert.match(await failure('icap_reqmod_service: icap://127.0.0.1:1344/echo'), /\/icap_reqmod_service: ICAP is not implemented/);
     assert.match(await failure('icap_respmod_service: { url: icap://127.0.0.1:1344/echo }'), /icap_respmod_service/);
     assert.match(await failure('stream_detour_service: { peer: 127.0.0.1:2888 }'), /stream detour is not implemented/);
-    assert.match(await failure('tls_stream_dump: { peer: 127.0.0.1:5555 }'), /tls_stream_dump/);
+    assert.match(await failure('tls_stream_dump: { peer: 127.0.0.1:5555, packet_size: 10 }'), /tls_stream_dump\/packet_size/);
     assert.match(await failure('smtp_inspect_policy: intercept'), /\/smtp_inspect_policy: SMTP interception is not implemented/);
     assert.match(await failure('imap_interception: { greeting_timeout: 1s }'), /IMAP interception/);
     // do-nothing values load
@@ -95,7 +95,7 @@ describe('auditor config', () => {
     assert.match(await failure('h2_inspect_policy: allow'), /invalid inspect action/);
     assert.match(await failure('h1_interception: { pipeline_size: 0 }'), /pipeline_size/);
     assert.match(await failure('task_audit_ratio: 2'), /task_audit_ratio/);
-    assert.match(await failure('h2_interception: { max_streams: 3 }'), /invalid key 'max_streams'/);
+    assert.match(await failure('h2_interception: { max_streams: 3 }'), /h2_interception\/max_streams: unknown key 'max_streams'/);
   });
 });
 

@@ -9,6 +9,7 @@ import { parseTlsTicketer, type TlsTicketerConfig } from '../../tls/ticketer-con
 import { parseH2Interception, type H2InterceptionConfig } from '../h2/index.js';
 import { parseInspectPolicy, type InspectPolicy } from '../inspect-policy.js';
 import { parseTlsInterception, type TlsInterceptionConfig } from '../tls/index.js';
+import { parseStreamDump, type StreamDumpConfig } from '../stream-dump.js';
 
 export interface ProtocolInspectionConfig {
   readonly maxDepth: number;
@@ -39,6 +40,8 @@ export interface AuditorConfig extends BaseConfig {
   readonly h2: H2InterceptionConfig;
   /** TLS interception; undefined without tls_cert_agent (TLS is then relayed after its Inspect record) */
   readonly tls: TlsInterceptionConfig | undefined;
+  /** tls_stream_dump: where the cleartext of intercepted TLS goes (Wireshark udpdump) */
+  readonly tlsStreamDump: StreamDumpConfig | undefined;
   readonly websocketPolicy: InspectPolicy;
   readonly smtpPolicy: InspectPolicy;
   readonly imapPolicy: InspectPolicy;
@@ -157,7 +160,6 @@ export function parseAuditor(v: Record<string, unknown>, ctx: ParseContext): Aud
     ['icap_reqmod_service', 'ICAP is not implemented in sluice: requests would not be sent for REQMOD'],
     ['icap_respmod_service', 'ICAP is not implemented in sluice: responses would not be sent for RESPMOD'],
     ['stream_detour_service', 'stream detour is not implemented in sluice (`detour` policies act as `bypass`, as in g3 without a service)'],
-    ['tls_stream_dump', 'dumping intercepted TLS streams (udpdump) is not implemented in sluice'],
     ['smtp_interception', 'SMTP interception is not implemented in sluice (SMTP streams are relayed after inspection)'],
     ['imap_interception', 'IMAP interception is not implemented in sluice (IMAP streams are relayed after inspection)'],
   ];
@@ -193,6 +195,7 @@ export function parseAuditor(v: Record<string, unknown>, ctx: ParseContext): Aud
     h2Policy: policy('h2_inspect_policy'),
     h2: at('h2_interception', () => parseH2Interception(v.h2_interception)),
     tls: parseTlsInterception(v, ctx),
+    tlsStreamDump: v.tls_stream_dump === undefined || v.tls_stream_dump === null ? undefined : at('tls_stream_dump', () => parseStreamDump(v.tls_stream_dump)),
     websocketPolicy: policy('websocket_inspect_policy'),
     smtpPolicy,
     imapPolicy,

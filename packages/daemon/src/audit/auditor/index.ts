@@ -5,6 +5,7 @@
 import type { Logger } from '../../log/hub.js';
 import type { ObjectTypeDef } from '../../runtime/object-def.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { StreamDumper } from '../stream-dump.js';
 import { TlsInterceptor } from '../tls/index.js';
 import type { Auditor } from '../types.js';
 import { parseAuditor, type AuditorConfig } from './config.js';
@@ -15,10 +16,13 @@ export class StreamAuditor implements Auditor<AuditorConfig> {
   readonly log: Logger;
   /** TLS interception (one per auditor: it owns the cert agent's cache); null without tls_cert_agent */
   tls: TlsInterceptor | null;
+  /** tls_stream_dump's socket; null when not set (or without TLS interception) */
+  dumper: StreamDumper | null;
 
   constructor(public config: AuditorConfig, runtime: Runtime) {
     this.log = runtime.logs.forAuditor(config.name);
     this.tls = config.tls ? new TlsInterceptor(config.tls) : null;
+    this.dumper = config.tls && config.tlsStreamDump ? new StreamDumper(config.tlsStreamDump) : null;
   }
 
   get name(): string {
@@ -38,6 +42,10 @@ export class StreamAuditor implements Auditor<AuditorConfig> {
       this.tls = cfg.tls ? new TlsInterceptor(cfg.tls) : null;
       if (old) setTimeout(() => old.close(), 30_000).unref();
     }
+    if (JSON.stringify(cfg.tlsStreamDump) !== JSON.stringify(this.config.tlsStreamDump) || !cfg.tls !== !this.config.tls) {
+      this.dumper?.close();
+      this.dumper = cfg.tls && cfg.tlsStreamDump ? new StreamDumper(cfg.tlsStreamDump) : null;
+    }
     this.config = cfg;
   }
 
@@ -48,6 +56,8 @@ export class StreamAuditor implements Auditor<AuditorConfig> {
   destroy(): void {
     this.tls?.close();
     this.tls = null;
+    this.dumper?.close();
+    this.dumper = null;
   }
 }
 
