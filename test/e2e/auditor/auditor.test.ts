@@ -48,6 +48,10 @@ const CONFIG = baseConfig({
     task_audit_ratio: 0
   - name: ws_block
     websocket_inspect_policy: block
+  - name: smtp_block
+    server_tcp_portmap:
+      SMTP_PORT: smtp
+    smtp_inspect_policy: block
 user_group:
   - name: users
     static_users:
@@ -94,6 +98,11 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: h2_bypass
+  - name: smtpblock
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: smtp_block
   - name: wsblock
     type: http_proxy
     listen: 127.0.0.1:0
@@ -181,6 +190,7 @@ describe('auditor', () => {
   let origin2: { port: number; close(): Promise<void> };
   let echo: { port: number; close(): Promise<void> };
   let ssh: { port: number; close(): Promise<void> };
+  let smtp: { port: number; close(): Promise<void> };
   let h2: Http2Server;
   let h2port: number;
 
@@ -188,6 +198,7 @@ describe('auditor', () => {
     origin = await startOrigin();
     echo = await startEchoServer();
     ssh = await startBannerServer('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+    smtp = await startBannerServer('220 mx.sluice.test ESMTP Postfix\r\n');
     // a second plain HTTP origin on 127.0.0.2 for the comply_audit route
     const o2 = createServer((c) => {
       c.on('error', () => {});
@@ -201,7 +212,7 @@ describe('auditor', () => {
     });
     await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
     h2port = (h2.address() as { port: number }).port;
-    d = await startDaemon({ files: { 'main.yaml': CONFIG.replace('ORIGIN_PORT', String(origin.port)) } });
+    d = await startDaemon({ files: { 'main.yaml': CONFIG.replace('ORIGIN_PORT', String(origin.port)).replace('SMTP_PORT', String(smtp.port)) } });
   });
   after(async () => {
     await d?.stop();
@@ -209,6 +220,7 @@ describe('auditor', () => {
     await origin2?.close();
     await echo?.close();
     await ssh?.close();
+    await smtp?.close();
     await new Promise<void>((r) => (h2 ? h2.close(() => r()) : r()));
   });
 
@@ -304,6 +316,16 @@ describe('auditor', () => {
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 4000, `closed after the 1.5s wait timeout (${took}ms)`);
     await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'strict' && r.fields.reason === 'Idle');
+  });
+
+  it('smtp_inspect_policy block: the SMTP greeting (server first, port from server_tcp_portmap) is replaced by a 554 and the tunnel closed', async () => {
+    const { socket } = await connectTunnel(await d.port('smtpblock'), `127.0.0.1:${smtp.port}`);
+    const got = await closed(socket);
+    assert.match(got.toString(), /^554 5\.7\.1 /);
+    assert.doesNotMatch(got.toString(), /Postfix/, 'the real greeting never reached the client');
+    const t = await d.waitForTask((r) => r.fields.server_name === 'smtpblock');
+    assert.equal(t.fields.reason, 'ForbiddenByRule');
+    assert.equal(inspects(d, t.fields.task_id!)[0]!.fields.protocol, 'smtp');
   });
 
   it('user audit: enable_protocol_inspection false, task_audit_ratio 0 and no audit block mean no Inspect records', async () => {

@@ -67,6 +67,8 @@ export class AuditedTunnel implements TunnelControl {
   /** inside an intercepted TLS layer: no TLS record is expected there, and HTTP/2 runs over https */
   private inTls = false;
   private wire: WireSnapshot | null = null;
+  /** stops the inspection in progress (its timers and listeners) when the task ends meanwhile */
+  private cancelInspect: (() => void) | null = null;
   private readonly tlsInterceptor;
 
   constructor(private readonly a: AuditedTunnelArgs) {
@@ -98,6 +100,7 @@ export class AuditedTunnel implements TunnelControl {
     if (this.finished) return;
     this.finished = true;
     this.current = null;
+    this.cancelInspect?.();
     const { task, client, upstream } = this.a;
     if (r.error) task.error = r.error;
     if (r.reason) task.reason = r.reason;
@@ -111,6 +114,17 @@ export class AuditedTunnel implements TunnelControl {
 
   private block(why: string): void {
     this.end({ error: new SluiceError('PROTOCOL_BANNED', why) });
+  }
+
+  /** Block with the protocol's own refusal to the client first (g3 answers SMTP and IMAP clients so). */
+  private blockWithReply(reply: string, why: string): void {
+    this.upstream.destroy();
+    const done = () => this.block(why);
+    const timer = setTimeout(done, 2000);
+    this.client.end(reply, () => {
+      clearTimeout(timer);
+      done();
+    });
   }
 
   // ---- inspection ---------------------------------------------------------------------------------------------
@@ -135,6 +149,7 @@ export class AuditedTunnel implements TunnelControl {
 
     const cleanup = () => {
       settled = true;
+      this.cancelInspect = null;
       clearTimeout(waitTimer);
       clearTimeout(readTimer);
       client.off('data', onClient).off('end', onClientEnd).off('error', onClientError);
@@ -199,6 +214,7 @@ export class AuditedTunnel implements TunnelControl {
     const onClientError = (e: Error) => gone({ error: new SluiceError('CLIENT_READ_FAILED', e.message) });
     const onUpstreamError = (e: Error) => gone({ error: new SluiceError('UPSTREAM_READ_FAILED', e.message) });
 
+    this.cancelInspect = cleanup;
     client.on('data', onClient).on('end', onClientEnd).on('error', onClientError);
     upstream.on('data', onUpstream).on('end', onUpstreamEnd).on('error', onUpstreamError);
     // the client is preferred when both sides already have data (g3 polls the client first)
@@ -234,10 +250,14 @@ export class AuditedTunnel implements TunnelControl {
         if (this.tlsInterceptor) return void this.interceptTls(cData, uData);
         return this.relay(cData, uData, 'Bypass');
       case 'smtp':
-        if (this.cfg.smtpPolicy.actionFor(host) === 'block') return this.block(`SMTP to ${host} is blocked by smtp_inspect_policy`);
+        if (this.cfg.smtpPolicy.actionFor(host) === 'block') {
+          return this.blockWithReply('554 5.7.1 service blocked by the proxy\r\n', `SMTP to ${host} is blocked by smtp_inspect_policy`);
+        }
         return this.relay(cData, uData, 'Bypass');
       case 'imap':
-        if (this.cfg.imapPolicy.actionFor(host) === 'block') return this.block(`IMAP to ${host} is blocked by imap_inspect_policy`);
+        if (this.cfg.imapPolicy.actionFor(host) === 'block') {
+          return this.blockWithReply('* BYE service blocked by the proxy\r\n', `IMAP to ${host} is blocked by imap_inspect_policy`);
+        }
         return this.relay(cData, uData, 'Bypass');
       default:
         // TLS without interception and every protocol sluice has no interceptor for: relayed as is
