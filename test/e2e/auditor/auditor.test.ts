@@ -666,3 +666,45 @@ server:
     assert.match(r.stderr, /icap\.yaml:\d+:\d+: auditor 'default': \/icap_reqmod_service: ICAP is not implemented/);
   });
 });
+
+describe('auditor reload', () => {
+  let d: DaemonHandle;
+  let origin: Origin;
+  const config = (ratio: string) => baseConfig() + `auditor:
+  - name: a
+    task_audit_ratio: ${ratio}
+server:
+  - name: http
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: a
+`;
+  before(async () => {
+    origin = await startOrigin();
+    d = await startDaemon({ files: { 'main.yaml': config('0') } });
+  });
+  after(async () => {
+    await d?.stop();
+    await origin?.close();
+  });
+
+  async function tunnelTask(path: string): Promise<string> {
+    const { socket } = await connectTunnel(await d.port('http'), `127.0.0.1:${origin.port}`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await closed(socket);
+    // the tunnel's task: the one whose bytes carried this path's request (the last one so far)
+    const t = await d.waitForTask((r) => r.fields.server_name === 'http' && Number(r.fields.r_wr_bytes) === 45 + path.length);
+    return t.fields.task_id!;
+  }
+
+  it('a changed auditor applies to new tasks after SIGHUP', async () => {
+    const before = await tunnelTask('/a');
+    assert.equal(inspects(d, before).length, 0, 'ratio 0: not audited');
+    d.writeFile('main.yaml', config('1'));
+    d.signal('SIGHUP');
+    await d.waitForStderr(/reload done/);
+    const after = await tunnelTask('/bb');
+    assert.equal(inspects(d, after)[0]?.fields.protocol, 'http_1', 'ratio 1 after the reload');
+  });
+});
