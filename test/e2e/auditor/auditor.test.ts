@@ -48,6 +48,9 @@ const CONFIG = baseConfig({
     task_audit_ratio: 0
   - name: ws_block
     websocket_inspect_policy: block
+  - name: steal
+    h1_interception:
+      steal_forwarded_for: true
   - name: smtp_block
     server_tcp_portmap:
       SMTP_PORT: smtp
@@ -98,6 +101,11 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: h2_bypass
+  - name: steal
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: steal
   - name: smtpblock
     type: http_proxy
     listen: 127.0.0.1:0
@@ -316,6 +324,21 @@ describe('auditor', () => {
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 4000, `closed after the 1.5s wait timeout (${took}ms)`);
     await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'strict' && r.fields.reason === 'Idle');
+  });
+
+  it('steal_forwarded_for drops Forwarded and X-Forwarded-For; Expect: 100-continue gets the interim response through', async () => {
+    const { socket } = await connectTunnel(await d.port('steal'), `127.0.0.1:${origin.port}`);
+    socket.write('POST /headers HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.1.1.1\r\nForwarded: for=10.1.1.1\r\nX-Keep: yes\r\n' +
+      'Content-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    const all = closed(socket);
+    await readUntil(socket, (b) => b.includes('100 Continue'));
+    socket.write('body');
+    const text = (await all).toString();
+    assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    const json = JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    assert.equal(json['x-keep'], 'yes');
+    assert.equal(json['x-forwarded-for'], undefined);
+    assert.equal(json.forwarded, undefined);
   });
 
   it('smtp_inspect_policy block: the SMTP greeting (server first, port from server_tcp_portmap) is replaced by a 554 and the tunnel closed', async () => {
