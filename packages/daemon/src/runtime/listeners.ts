@@ -22,7 +22,7 @@ export interface ListenerOwner {
  * Accept handles per listener (one bound socket, this many descriptors watched): see handle-dup.ts.
  * SLUICE_ACCEPT_HANDLES (1-16) overrides it; 1 turns the duplication off.
  */
-export const ACCEPT_HANDLES = Math.max(1, Math.min(16, Math.trunc(Number(process.env.SLUICE_ACCEPT_HANDLES)) || 4));
+export const ACCEPT_HANDLES = Math.max(1, Math.min(16, Math.trunc(Number(process.env.SLUICE_ACCEPT_HANDLES)) || 8));
 
 export class Listener {
   owner: ListenerOwner;
