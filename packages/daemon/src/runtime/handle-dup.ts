@@ -11,8 +11,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server as NetServer } from 'node:net';
 
-/** The child echoes every handle it receives straight back, and exits when the parent disconnects. */
-const ECHO = "process.on('message', (m, h) => process.send(m, h)); process.on('disconnect', () => process.exit(0));";
+/**
+ * The child echoes every handle it receives straight back and closes its own copy once sent (a copy left open
+ * would keep the socket listening after the daemon closed it), and exits when the parent disconnects.
+ */
+const ECHO = "process.on('message', (m, h) => process.send(m, h, () => h && h.close())); process.on('disconnect', () => process.exit(0));";
 const REPLY_TIMEOUT_MS = 5000;
 /** the child is kept this long after its last use, so a startup binding many listeners spawns it once */
 const CHILD_IDLE_MS = 2000;
