@@ -4,6 +4,7 @@
  * EADDRINUSE race). A listener dispatches each accepted socket to its current owner.
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { duplicateListenHandles } from './handle-dup.js';
 
 export interface ListenSpecLike {
   host: string;
@@ -17,20 +18,63 @@ export interface ListenerOwner {
   onConnection(socket: Socket): void;
 }
 
+/**
+ * Accept handles per listener (one bound socket, this many descriptors watched): see handle-dup.ts.
+ * SLUICE_ACCEPT_HANDLES (1-16) overrides it; 1 turns the duplication off.
+ */
+export const ACCEPT_HANDLES = Math.max(1, Math.min(16, Math.trunc(Number(process.env.SLUICE_ACCEPT_HANDLES)) || 8));
+
 export class Listener {
   owner: ListenerOwner;
+  /** the server that bound the socket */
   readonly server: NetServer;
+  /** every server accepting on the socket: `server` and those on duplicated descriptors */
+  private readonly servers: NetServer[] = [];
   private closed = false;
   constructor(readonly key: string, owner: ListenerOwner) {
     this.owner = owner;
+    this.server = this.acceptor();
+  }
+
+  private acceptor(): NetServer {
     // pauseOnConnect: the owner decides when to start reading (after its checks), so no data is lost or
     // read into a handler that is not attached yet.
-    this.server = createServer({ pauseOnConnect: true, noDelay: true });
-    this.server.on('connection', (s: Socket) => this.owner.onConnection(s));
-    this.server.on('error', () => {
+    const server = createServer({ pauseOnConnect: true, noDelay: true });
+    server.on('connection', (s: Socket) => this.owner.onConnection(s));
+    server.on('error', () => {
       /* accept errors (EMFILE...) must not crash the daemon; node retries accepting on its own */
     });
+    this.servers.push(server);
+    return server;
   }
+
+  /**
+   * Watch the bound socket through `extra` more descriptors, so a busy event loop accepts up to 1 + extra
+   * connections per turn instead of one. Best effort: without them the listener still works.
+   */
+  async addAcceptHandles(extra: number): Promise<void> {
+    const handles = await duplicateListenHandles(this.server, extra);
+    for (const h of handles) {
+      if (this.closed) {
+        (h as { close?: () => void }).close?.();
+        continue;
+      }
+      const s = this.acceptor();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(h, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** how many descriptors accept on this listener's socket */
+  get acceptHandles(): number {
+    return this.servers.length;
+  }
+
   address(): { address: string; port: number } | null {
     const a = this.server.address();
     return a && typeof a === 'object' ? { address: a.address, port: a.port } : null;
@@ -38,7 +82,7 @@ export class Listener {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {});
   }
 }
 
@@ -47,6 +91,8 @@ export function listenKey(spec: ListenSpecLike): string {
 }
 
 export class ListenerHub {
+  constructor(private readonly warn?: (message: string) => void) {}
+
   /** key: `<server name>@<listen key>` */
   private readonly byKey = new Map<string, Listener>();
 
@@ -67,6 +113,13 @@ export class ListenerHub {
         resolve();
       });
     });
+    if (ACCEPT_HANDLES > 1) {
+      try {
+        await l.addAcceptHandles(ACCEPT_HANDLES - 1);
+      } catch (e) {
+        this.warn?.(`listener ${key}: one accept handle only (${(e as Error).message}); new connections are accepted one per event-loop turn`);
+      }
+    }
     this.byKey.set(key, l);
     return { listener: l, fresh: true };
   }

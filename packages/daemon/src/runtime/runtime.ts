@@ -40,7 +40,7 @@ function sameRaw(a: BaseConfig, b: BaseConfig): boolean {
 }
 
 export class Runtime {
-  readonly listeners = new ListenerHub();
+  readonly listeners: ListenerHub;
   readonly logs: LogHub;
   gen: Generation | null = null;
   private serial = 0;
@@ -51,6 +51,7 @@ export class Runtime {
 
   constructor(readonly groupName: string, readonly plog: ProcessLogger, readonly settings: MainSettings) {
     this.logs = new LogHub(settings.log, groupName, (m) => plog.warn(m));
+    this.listeners = new ListenerHub((m) => plog.warn(m));
   }
 
   // ---- lookups used on the hot path -------------------------------------------------------------------------

@@ -11,16 +11,16 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
-  ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HeadReader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
-  LengthDecoder, parseAbsoluteTarget, parseResponseHead,
+  ChunkedDecoder, CHUNK_CRLF, encodeChunkHeader, HOP_BY_HOP, HttpParseError, LAST_CHUNK,
+  LengthDecoder, parseAbsoluteTarget,
   type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import type { HttpForwardConnection } from '../../escape/types.js';
 import { HttpForwardTask } from '../../task/http-task.js';
 import type { Upstream } from '../../task/task.js';
-import { BodyPump } from '../http/body-pump.js';
-import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { finalResponseHead } from '../http/response-head.js';
+import { ResponseRelay, type ResponseRelayHost } from '../http/response-relay.js';
 import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { HttpProxyConnection } from './connection.js';
 import { errorResponse, ipOfAddr, remoteConnectionInfo } from '../http/responses.js';
@@ -87,9 +87,8 @@ export class ForwardExchange {
   private upShared = false;
   private reqDecoder: Decoder | null = null;
   private reqBodyDone = false;
-  private rspReader: HeadReader | null = null;
-  private rsp: ResponseHead | null = null;
-  private rspBody: BodyPump | null = null;
+  /** the response half, for the current upstream connection */
+  private relay: ResponseRelay | null = null;
   private clientWritten = false;
   private rspTimer: NodeJS.Timeout | undefined;
   private retried = false;
@@ -108,7 +107,25 @@ export class ForwardExchange {
     this.task.cRdBytes = headBytes;
     this.task.pipelineWait = performance.now() - conn.readySince;
     for (const h of req.headers) if (h.lname === 'user-agent') this.task.userAgent = h.value;
+    this.relayHost = {
+      task: this.task,
+      request: this.req,
+      upstreamSocket: () => this.up?.socket ?? null,
+      writeClient: (b) => this.writeClient(b),
+      finalHead: (rsp, chunkedOut) => {
+        clearTimeout(this.rspTimer);
+        this.phase = 'relaying';
+        const cfg = this.conn.server.config;
+        const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
+        return finalResponseHead(rsp, extra, chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
+      },
+      done: () => this.responseDone(),
+      failed: (err, status) => this.upstreamFailed(err, status),
+    };
   }
+
+  /** What the response relay needs of this exchange. */
+  private readonly relayHost: ResponseRelayHost;
 
   get wantsClientData(): boolean {
     return this.phase === 'sending' || this.phase === 'waiting' || this.phase === 'relaying' || this.phase === 'draining'
@@ -318,7 +335,7 @@ export class ForwardExchange {
       this.phase = 'waiting';
       this.task.stage = 'Relaying';
     }
-    if (!this.rspTimer && !this.rsp) {
+    if (!this.rspTimer && !this.relay?.rsp) {
       // the user's (or its explicit site's) http_rsp_header_recv_timeout replaces the server's
       this.rspTimer = setTimeout(this.onResponseTimeout, this.task.userResolve?.httpRspHeadTimeoutMs ?? this.conn.server.config.rspHeadTimeoutMs);
       this.rspTimer.unref();
@@ -328,7 +345,8 @@ export class ForwardExchange {
   // ---- response -----------------------------------------------------------------------------------------------
 
   private attachUpstream(s: Socket): void {
-    this.rspReader = new HeadReader({ maxHeadBytes: this.conn.server.config.rspHeadMaxBytes }, 'response');
+    const cfg = this.conn.server.config;
+    this.relay = new ResponseRelay(this.relayHost, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
     s.on('data', this.onUpstreamData);
     s.on('end', this.onUpstreamEnd);
     s.on('close', this.onUpstreamClose);
@@ -378,66 +396,10 @@ export class ForwardExchange {
     this.task.rRdBytes += chunk.length;
     const dt = this.conn.downThrottle;
     if (dt && this.up) dt.consume(chunk.length, this.up.socket);
-    if (this.phase === 'relaying') return this.pumpResponse(chunk);
     if (this.phase === 'done') return;
-    let r;
-    try {
-      r = this.rspReader!.push(chunk);
-    } catch (e) {
-      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-    }
-    if (!r) return;
-    let rsp: ResponseHead;
-    try {
-      rsp = parseResponseHead(r.head, this.req.method, { maxHeadBytes: this.conn.server.config.rspHeadMaxBytes, maxHeaderCount: 200, maxUriLength: 8192 });
-    } catch (e) {
-      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-    }
-    this.rspReader!.reset();
-    if (rsp.status >= 100 && rsp.status < 200) {
-      if (rsp.status === 101) {
-        return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'unexpected 101 Switching Protocols'), 502);
-      }
-      // interim response (100 Continue, 103 Early Hints): pass it on to an HTTP/1.1 client and read on
-      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
-      if (r.rest && r.rest.length) this.handleUpstreamData(r.rest);
-      return;
-    }
-    clearTimeout(this.rspTimer);
-    this.rsp = rsp;
-    this.task.originStatus = rsp.status;
-    this.task.rspStatus = rsp.status;
-    this.task.durRspRecvHdr = this.task.elapsed();
-    this.task.markReady();
-    // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
-    const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    const body = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
-    this.rspBody = body;
-    const rest = r.rest && r.rest.length > 0 ? r.rest : null;
-    if (body.done || !rest) {
-      this.writeClient(this.responseHead(rsp));
-      this.phase = 'relaying';
-      if (!body.done) return;
-      if (rest) this.up!.socket.destroy(); // garbage after a body-less response
-      return this.responseDone();
-    }
-    // The body bytes that came with the head are decoded before the head goes out: a response whose framing is
-    // broken from the start (a chunk line over body_line_max_length) still gets 502.
-    let end: number;
-    try {
-      end = body.pushAfterHead(this.responseHead(rsp), rest);
-    } catch (e) {
-      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-    }
-    this.phase = 'relaying';
-    this.bodyPushed(body, end, rest.length);
+    this.relay!.push(chunk);
   }
 
-  private responseHead(rsp: ResponseHead): Buffer {
-    const cfg = this.conn.server.config;
-    const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
-    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
-  }
 
   /**
    * g3's custom response headers: the chained-final ones (X-BD-Upstream-Id, -Addr, X-BD-Outgoing-IP) are set
@@ -469,35 +431,8 @@ export class ForwardExchange {
     return this.conn.socket.write(buf);
   };
 
-  private pumpResponse(chunk: Buffer): void {
-    const body = this.rspBody!;
-    let end: number;
-    try {
-      end = body.push(chunk);
-    } catch (e) {
-      return this.upstreamFailed(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${(e as HttpParseError).detail ?? (e as Error).message}`), 502);
-    }
-    this.bodyPushed(body, end, chunk.length);
-  }
-
-  /** After body bytes went to the client: slow the upstream down if the client is full, finish at the end. */
-  private bodyPushed(body: BodyPump, end: number, pushed: number): void {
-    if (!body.flowing) {
-      body.flowing = true;
-      this.up?.socket.pause();
-    }
-    if (end < 0) return;
-    if (end < pushed) this.up!.socket.destroy(); // bytes after the response: do not reuse
-    this.responseDone();
-  }
-
   private readonly onUpstreamEnd = (): void => {
-    if (this.phase === 'relaying' && this.rsp && this.rsp.bodyKind === 'close') {
-      this.rspBody!.end();
-      this.up!.socket.destroy();
-      this.responseDone();
-      return;
-    }
+    if (this.phase === 'relaying' && this.relay!.upstreamEnded()) return;
     this.onUpstreamClose();
   };
 
@@ -524,13 +459,14 @@ export class ForwardExchange {
   };
 
   private readonly onResponseTimeout = (): void => {
-    if (this.rsp || this.phase === 'done') return;
+    if (this.relay?.rsp || this.phase === 'done') return;
     this.upstreamFailed(new SluiceError('UPSTREAM_HEAD_TIMEOUT', 'upstream response head not received in time'), 504);
   };
 
   private keepClientAfter(): boolean {
     if (!this.req.keepAlive || !this.conn.server.online) return false;
-    if (this.rsp && this.rsp.bodyKind === 'close' && !this.rspBody?.chunkedOut) return false;
+    const relay = this.relay;
+    if (relay?.rsp && relay.rsp.bodyKind === 'close' && !relay.chunkedOut) return false;
     return true;
   }
 
@@ -545,7 +481,8 @@ export class ForwardExchange {
     const cfg = conn.server.config;
     // the user's http_upstream_keepalive replaces the server's for this user's requests
     const userKa = task.userResolve?.httpUpstreamKeepalive;
-    const reusable = (userKa ? userKa.enabled : cfg.upstreamKeepAlive.enable) && this.reqBodyDone && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close'
+    const rsp = this.relay!.rsp!;
+    const reusable = (userKa ? userKa.enabled : cfg.upstreamKeepAlive.enable) && this.reqBodyDone && rsp.keepAlive && rsp.bodyKind !== 'close'
       && !up.socket.destroyed && conn.state !== 'closed';
     // a throttle pause must not travel with the socket into the pool
     if (conn.downThrottle?.blocked) conn.downThrottle.stop();
@@ -681,7 +618,7 @@ export class ForwardExchange {
     clearTimeout(this.rspTimer);
     this.destroyUpstream();
     if (wasConnecting) return; // connectAndSend's catch ends the task
-    this.task.error = new SluiceError(this.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
+    this.task.error = new SluiceError(this.relay?.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
     this.conn.server.endTask(this.task);
   }
 

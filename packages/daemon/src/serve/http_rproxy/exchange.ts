@@ -12,8 +12,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
-  HeadReader, HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader, parseResponseHead,
-  type HttpParseError, type RequestHead, type ResponseHead,
+  HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader,
+  type HttpParseError, type RequestHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import { User } from '../../auth/user.js';
@@ -22,7 +22,8 @@ import { HttpForwardTask } from '../../task/http-task.js';
 import { BodyPump } from '../http/body-pump.js';
 import { forwardedLine, viaHasPseudonym } from '../http/forwarded.js';
 import { errorResponse, remoteConnectionInfo } from '../http/responses.js';
-import { finalResponseHead, interimResponseHead } from '../http/response-head.js';
+import { finalResponseHead } from '../http/response-head.js';
+import { ResponseRelay, type ResponseRelayHost } from '../http/response-relay.js';
 import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
@@ -48,13 +49,10 @@ export class RProxyExchange {
   private site: RProxySite | null = null;
   private up: HttpForwardConnection | null = null;
   private reqBody: BodyPump;
-  private rspReader: HeadReader | null = null;
-  private rsp: ResponseHead | null = null;
-  private rspBody: BodyPump | null = null;
-  private headSent = false;
+  /** the response half, for the current upstream connection */
+  private relay: ResponseRelay | null = null;
   private rspTimer: NodeJS.Timeout | undefined;
   private pseudonym = '';
-  /** untrusted_read_speed_limit while a refused request's body is drained */
   /** untrusted_read_speed_limit while a refused request's body is read to nothing */
   private drain: UntrustedDrain | null = null;
 
@@ -70,7 +68,26 @@ export class RProxyExchange {
     for (const h of req.headers) if (h.lname === 'user-agent') t.userAgent = h.value;
     this.task = t;
     this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream, { maxLineLength: server.config.bodyLineMaxLength });
+    this.relayHost = {
+      task: t,
+      request: req,
+      upstreamSocket: () => this.up?.socket ?? null,
+      writeClient: this.writeClient,
+      // called once, when the final head is in
+      finalHead: (rsp, chunkedOut) => {
+        clearTimeout(this.rspTimer);
+        this.phase = 'relaying';
+        const serverId = this.conn.server.config.serverId;
+        const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
+        return finalResponseHead(rsp, extra, chunkedOut, this.keepClient(), this.req.versionMinor === 0);
+      },
+      done: () => this.responseDone(),
+      failed: (err, status) => this.failUpstream(err, status),
+    };
   }
+
+  /** What the response relay needs of this exchange. */
+  private readonly relayHost: ResponseRelayHost;
 
   /** (a getter, so the compiler does not narrow `phase` across awaits) */
   private get finished(): boolean {
@@ -315,7 +332,7 @@ export class RProxyExchange {
 
   private requestSent(): void {
     this.task.durReqSendAll = this.task.elapsed();
-    if (!this.rsp && !this.rspTimer) {
+    if (!this.relay?.rsp && !this.rspTimer) {
       this.rspTimer = setTimeout(this.onResponseTimeout, this.conn.server.config.rspHeadTimeoutMs);
       this.rspTimer.unref();
     }
@@ -324,7 +341,8 @@ export class RProxyExchange {
   // ---- response -----------------------------------------------------------------------------------------------
 
   private attachUpstream(s: Socket): void {
-    this.rspReader = new HeadReader({ maxHeadBytes: this.conn.server.config.rspHeadMaxBytes }, 'response');
+    const cfg = this.conn.server.config;
+    this.relay = new ResponseRelay(this.relayHost, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
     s.on('data', this.onUpstreamData);
     s.on('end', this.onUpstreamEnd);
     s.on('close', this.onUpstreamClose);
@@ -359,96 +377,17 @@ export class RProxyExchange {
     if (this.phase === 'done') return;
     const dt = this.conn.downThrottle;
     if (dt && this.up) dt.consume(chunk.length, this.up.socket);
-    if (this.rspBody) return this.pumpResponse(chunk);
-    let r;
-    let rsp: ResponseHead;
-    try {
-      r = this.rspReader!.push(chunk);
-      if (!r) return;
-      rsp = parseResponseHead(r.head, this.req.method, { maxHeadBytes: this.conn.server.config.rspHeadMaxBytes, maxHeaderCount: 200, maxUriLength: 8192 });
-    } catch (e) {
-      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response head: ${detail(e)}`), 502);
-    }
-    this.rspReader!.reset();
-    if (rsp.status < 200) {
-      if (rsp.status === 101) return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', 'protocol upgrades are not relayed'), 502);
-      // interim responses (100 Continue, 103) go on to an HTTP/1.1 client; the final one follows
-      if (this.req.versionMinor === 1) this.writeClient(interimResponseHead(rsp));
-      if (r.rest && r.rest.length > 0) this.onUpstreamData(r.rest);
-      return;
-    }
-    clearTimeout(this.rspTimer);
-    this.rsp = rsp;
-    const task = this.task;
-    task.originStatus = rsp.status;
-    task.rspStatus = rsp.status;
-    task.durRspRecvHdr = task.elapsed();
-    task.markReady();
-    // a close-delimited body goes to an HTTP/1.1 client chunked, so the client connection can stay
-    const chunkedOut = rsp.bodyKind === 'chunked' || (rsp.bodyKind === 'close' && this.req.versionMinor === 1);
-    this.rspBody = new BodyPump(rsp.bodyKind, rsp.contentLength, chunkedOut, this.writeClient, { maxLineLength: this.conn.server.config.bodyLineMaxLength, peer: 'response' });
-    this.phase = 'relaying';
-    const rest = r.rest && r.rest.length > 0 ? r.rest : null;
-    if (this.rspBody.done || !rest) {
-      this.headSent = true;
-      this.writeClient(this.responseHead(rsp));
-      if (!this.rspBody.done) return;
-      if (rest) this.up!.socket.destroy(); // bytes after a body-less response: not reusable
-      return this.responseDone();
-    }
-    // The body bytes that came with the head are decoded before the head goes out, so a body whose framing is
-    // broken from the start (a chunk line over body_line_max_length) still gets a clean 502.
-    let end: number;
-    try {
-      end = this.rspBody.pushAfterHead(this.responseHead(rsp), rest);
-    } catch (e) {
-      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
-    }
-    this.headSent = true;
-    if (!this.rspBody.flowing) {
-      this.rspBody.flowing = true;
-      this.up?.socket.pause();
-    }
-    if (end < 0) return;
-    if (end < rest.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
-    this.responseDone();
+    this.relay!.push(chunk);
   };
-
-  private pumpResponse(chunk: Buffer): void {
-    const body = this.rspBody!;
-    let end: number;
-    try {
-      end = body.push(chunk);
-    } catch (e) {
-      return this.failUpstream(new SluiceError('UPSTREAM_PROTOCOL_INVALID', `bad response body: ${detail(e)}`), 502);
-    }
-    if (!body.flowing) {
-      body.flowing = true;
-      this.up?.socket.pause();
-    }
-    if (end < 0) return;
-    if (end < chunk.length) this.up!.socket.destroy(); // extra bytes after the response: do not reuse
-    this.responseDone();
-  }
-
-  private responseHead(rsp: ResponseHead): Buffer {
-    const serverId = this.conn.server.config.serverId;
-    const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
-    return finalResponseHead(rsp, extra, this.rspBody!.chunkedOut, this.keepClient(), this.req.versionMinor === 0);
-  }
 
   private keepClient(): boolean {
     if (!this.req.keepAlive || !this.conn.server.online) return false;
     // a close-delimited body to an HTTP/1.0 client can only end by closing
-    return !(this.rsp?.bodyKind === 'close' && !this.rspBody?.chunkedOut);
+    return !(this.relay?.rsp?.bodyKind === 'close' && !this.relay.chunkedOut);
   }
 
   private readonly onUpstreamEnd = (): void => {
-    if (this.phase === 'relaying' && this.rsp?.bodyKind === 'close') {
-      this.rspBody!.end();
-      this.up!.socket.destroy();
-      return this.responseDone();
-    }
+    if (this.phase === 'relaying' && this.relay!.upstreamEnded()) return;
     this.onUpstreamClose();
   };
 
@@ -459,7 +398,7 @@ export class RProxyExchange {
   };
 
   private readonly onResponseTimeout = (): void => {
-    if (this.rsp || this.phase === 'done') return;
+    if (this.relay?.rsp || this.phase === 'done') return;
     this.failUpstream(new SluiceError('UPSTREAM_HEAD_TIMEOUT', 'upstream response head not received in time'), 504);
   };
 
@@ -475,7 +414,7 @@ export class RProxyExchange {
     // a throttle pause must not come back to resume a kept (paused) upstream
     conn.downThrottle?.stop();
     const cfg = conn.server.config;
-    if (cfg.upstreamKeepAlive.enable && this.reqBody.done && this.rsp!.keepAlive && this.rsp!.bodyKind !== 'close' && !up.socket.destroyed) {
+    if (cfg.upstreamKeepAlive.enable && this.reqBody.done && this.relay!.rsp!.keepAlive && this.relay!.rsp!.bodyKind !== 'close' && !up.socket.destroyed) {
       conn.keep({ site: this.site!, up });
     } else up.socket.destroy();
     conn.server.endTask(task);
@@ -491,7 +430,7 @@ export class RProxyExchange {
       this.up.socket.destroy();
       this.up = null;
     }
-    if (this.headSent) {
+    if (this.relay?.headSent) {
       this.phase = 'done';
       clearTimeout(this.rspTimer);
       this.task.error = err;
@@ -531,7 +470,7 @@ export class RProxyExchange {
       this.up.socket.destroy();
       this.up = null;
     }
-    this.task.error = new SluiceError(this.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
+    this.task.error = new SluiceError(this.relay?.rsp ? 'CLIENT_CLOSED' : 'CLIENT_CLOSED_EARLY', 'client closed the connection');
     this.conn.server.endTask(this.task);
   }
 
