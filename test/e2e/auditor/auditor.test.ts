@@ -552,6 +552,15 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: mitm
+  - name: sni
+    type: sni_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: mitm
+    allowed_hosts:
+      - exact_match: localhost
+        redirect_host: 127.0.0.1
+        redirect_port: ${originPort}
 `,
       },
     });
@@ -593,6 +602,17 @@ server:
     assert.ok(req.includes(Buffer.from([0, 12, 0, 4, ...Buffer.from('http')])), 'dissector name http');
     assert.ok(dumped.some((p) => p.includes('tls /two')), 'the responses are dumped too');
     assert.ok(dumped.every((p) => p.length <= 600), 'packet_size bounds every packet');
+  });
+
+  it('sni_proxy with the auditor: the TLS stream picked by SNI is intercepted and its requests logged', async () => {
+    const port = await d.port('sni');
+    const r = await curl(['-sS', '--http1.1', '--cacert', mitmPki.files.caCert, '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/via-sni`]);
+    assert.equal(r.body, 'tls /via-sni', r.stderr);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'sni');
+    const id = task.fields.task_id!;
+    assert.deepEqual(inspects(d, id).map((l) => l.fields.protocol), ['tls_modern', 'http_1']);
+    const fwd = intercepts(d, id).filter((l) => l.fields.intercept_type === 'HttpForward');
+    assert.deepEqual(fwd.map((l) => l.fields.uri), ['/via-sni']);
   });
 
   it('curl --http2 to an h2 origin: ALPN h2 through the interception, HTTP/2 intercepted (H2 records)', async () => {
