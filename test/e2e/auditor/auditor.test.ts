@@ -513,6 +513,7 @@ describe('auditor with TLS interception', () => {
   let originPort: number;
   let h2Port: number;
   let dumpSock: UdpSocket;
+  let plain: Origin;
   const dumped: Buffer[] = [];
 
   before(async () => {
@@ -522,6 +523,7 @@ describe('auditor with TLS interception', () => {
     originPki = makePki(['localhost'], ['127.0.0.1']);
     mitmPki = makePki(['unused.invalid'], []);
     certgen = await startCertgen(mitmPki);
+    plain = await startOrigin();
     origin = createHttpsServer({ key: originPki.key, cert: originPki.cert }, (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -552,6 +554,15 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: mitm
+  - name: tlsstream
+    type: tls_stream
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: mitm
+    upstream: 127.0.0.1:${plain.port}
+    tls_server:
+      certificate: ${originPki.files.cert}
+      private_key: ${originPki.files.key}
   - name: sni
     type: sni_proxy
     listen: 127.0.0.1:0
@@ -569,6 +580,7 @@ server:
     await d?.stop();
     await certgen?.stop();
     dumpSock?.close();
+    await plain?.close();
     await new Promise<void>((r) => (origin ? origin.close(() => r()) : r()));
     await new Promise<void>((r) => (h2origin ? h2origin.close(() => r()) : r()));
     if (originPki) removePki(originPki);
@@ -613,6 +625,16 @@ server:
     assert.deepEqual(inspects(d, id).map((l) => l.fields.protocol), ['tls_modern', 'http_1']);
     const fwd = intercepts(d, id).filter((l) => l.fields.intercept_type === 'HttpForward');
     assert.deepEqual(fwd.map((l) => l.fields.uri), ['/via-sni']);
+  });
+
+  it('tls_stream with the auditor: the cleartext after the server\'s own TLS is inspected and intercepted', async () => {
+    const port = await d.port('tlsstream');
+    const r = await curl(['-sS', '--http1.1', '--cacert', originPki.files.caCert, `https://127.0.0.1:${port}/hello`]);
+    assert.equal(r.body, 'hello', r.stderr);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'tlsstream');
+    const id = task.fields.task_id!;
+    assert.deepEqual(inspects(d, id).map((l) => l.fields.protocol), ['http_1']);
+    assert.equal(intercepts(d, id).filter((l) => l.fields.intercept_type === 'HttpForward').length, 1);
   });
 
   it('curl --http2 to an h2 origin: ALPN h2 through the interception, HTTP/2 intercepted (H2 records)', async () => {
