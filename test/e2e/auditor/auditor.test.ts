@@ -531,9 +531,9 @@ describe('auditor with TLS interception', () => {
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
     originPort = (origin.address() as { port: number }).port;
-    h2origin = createSecureH2Server({ key: originPki.key, cert: originPki.cert }, (req, res) => {
+    h2origin = createSecureH2Server({ key: originPki.key, cert: originPki.cert, allowHTTP1: true }, (req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`h2tls ${req.url}`);
+      res.end(`h2tls ${req.url} ${req.httpVersion}`);
     });
     await new Promise<void>((r) => h2origin.listen(0, '127.0.0.1', () => r()));
     h2Port = (h2origin.address() as { port: number }).port;
@@ -548,7 +548,17 @@ describe('auditor with TLS interception', () => {
     tls_stream_dump:
       peer: 127.0.0.1:${dumpSock.address().port}
       packet_size: 600
+  - name: mitm_no_h2
+    tls_cert_generator: 127.0.0.1:${certgen.port}
+    tls_interception_client:
+      ca_certificate: ${originPki.files.caCert}
+    h2_inspect_policy: block
 server:
+  - name: noh2
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: mitm_no_h2
   - name: http
     type: http_proxy
     listen: 127.0.0.1:0
@@ -616,6 +626,14 @@ server:
     assert.ok(dumped.every((p) => p.length <= 600), 'packet_size bounds every packet');
   });
 
+  it('h2_inspect_policy block with TLS interception: h2 is not offered in ALPN, the client falls back to HTTP/1.1 (as g3)', async () => {
+    const port = await d.port('noh2');
+    const r = await curl(['-sS', '--http2', '-x', `http://127.0.0.1:${port}`, '--cacert', mitmPki.files.caCert, `https://127.0.0.1:${h2Port}/fallback`]);
+    assert.equal(r.body, 'h2tls /fallback 1.1', r.stderr);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'noh2');
+    assert.deepEqual(inspects(d, task.fields.task_id!).map((l) => l.fields.protocol), ['tls_modern', 'http_1']);
+  });
+
   it('sni_proxy with the auditor: the TLS stream picked by SNI is intercepted and its requests logged', async () => {
     const port = await d.port('sni');
     const r = await curl(['-sS', '--http1.1', '--cacert', mitmPki.files.caCert, '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/via-sni`]);
@@ -640,7 +658,7 @@ server:
   it('curl --http2 to an h2 origin: ALPN h2 through the interception, HTTP/2 intercepted (H2 records)', async () => {
     const port = await d.port('http');
     const r = await curl(['-sS', '--http2', '-x', `http://127.0.0.1:${port}`, '--cacert', mitmPki.files.caCert, `https://127.0.0.1:${h2Port}/h2`]);
-    assert.equal(r.body, 'h2tls /h2', r.stderr);
+    assert.equal(r.body, 'h2tls /h2 2.0', r.stderr);
     const task = await d.waitForTask((l) => l.fields.server_name === 'http' && l.fields.upstream === `127.0.0.1:${h2Port}`);
     const id = task.fields.task_id!;
     assert.deepEqual(inspects(d, id).map((l) => [l.fields.source, l.fields.protocol]), [['stream inspection', 'tls_modern'], ['tls alpn', 'http_2']]);

@@ -433,7 +433,11 @@ export class AuditedTunnel implements TunnelControl {
     try {
       hello = await this.readClientHello(cData);
       if (this.finished) return;
-      r = await interceptor.intercept({ client: this.client, clientHello: hello, upstream: this.upstream, host: target.host, port: target.port });
+      r = await interceptor.intercept({
+        client: this.client, clientHello: hello, upstream: this.upstream, host: target.host, port: target.port,
+        // as g3: h2 is not offered when it would be blocked, so the client speaks HTTP/1.1 instead
+        alpnAllowed: (p) => p !== 'h2' || this.cfg.h2Policy.actionFor(target.host) !== 'block',
+      });
     } catch (e) {
       const err = toSluiceError(e, 'INTERCEPTION_FAILED');
       logIntercept(auditor, task, depth, 'TlsHandshake', [['upstream', upstreamText]], err.message);

@@ -36,6 +36,8 @@ export interface TlsInterceptArgs {
   port: number;
   /** An overall bound on the whole interception, on top of the per-phase timeouts of the config. */
   timeoutMs?: number;
+  /** ALPN protocols the caller will not carry (g3 drops h2 when h2_inspect_policy blocks it, so clients fall back to HTTP/1.1) */
+  alpnAllowed?: (protocol: string) => boolean;
 }
 
 export interface TlsInterceptTimings {
@@ -99,7 +101,7 @@ export class TlsInterceptor {
         if (e instanceof TlsHelloError) throw new SluiceError('CLIENT_PROTOCOL_INVALID', `bad TLS ClientHello: ${e.message}`, { cause: e });
         throw e;
       }
-      const offered = clientHelloAlpn(a.clientHello, helloEnd).filter((p) => RELAYABLE_ALPN.has(p));
+      const offered = clientHelloAlpn(a.clientHello, helloEnd).filter((p) => RELAYABLE_ALPN.has(p) && (a.alpnAllowed?.(p) ?? true));
       const certHost = sni ?? a.host;
       const cached = this.agent.cached(certHost);
 
