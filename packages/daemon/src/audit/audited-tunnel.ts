@@ -119,6 +119,7 @@ export class AuditedTunnel implements TunnelControl {
   /** Block with the protocol's own refusal to the client first (g3 answers SMTP and IMAP clients so). */
   private blockWithReply(reply: string, why: string): void {
     this.upstream.destroy();
+    this.a.task.cWrBytes += reply.length;
     const done = () => this.block(why);
     const timer = setTimeout(done, 2000);
     this.client.end(reply, () => {

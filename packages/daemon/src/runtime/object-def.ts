@@ -59,6 +59,8 @@ export interface ObjectTypeDef<Cfg extends BaseConfig = BaseConfig, Obj extends 
   readonly aliases?: readonly string[];
   /** The value written to logs and metrics (`server_type`, `escaper_type`, ...), e.g. `HttpProxy`. */
   readonly logName: string;
+  /** Prose put before the key table of the type's generated doc page (scripts/gen-docs.mjs). */
+  readonly doc?: string;
   /** JSON Schema of the object (ajv; `additionalProperties: false`; a description per field). */
   readonly schema: object;
   parse(value: Record<string, unknown>, ctx: ParseContext): Cfg;
