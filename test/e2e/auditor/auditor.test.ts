@@ -101,6 +101,15 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: h2_bypass
+  - name: slow
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: inspecting
+    tcp_sock_speed_limit:
+      shift_millis: 7
+      upload: 1048576
+      download: 12800
   - name: steal
     type: http_proxy
     listen: 127.0.0.1:0
@@ -324,6 +333,18 @@ describe('auditor', () => {
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 4000, `closed after the 1.5s wait timeout (${took}ms)`);
     await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'strict' && r.fields.reason === 'Idle');
+  });
+
+  it('the server\'s tcp_sock_speed_limit holds while HTTP/1 is intercepted (100 KiB/s download)', async () => {
+    const { socket } = await connectTunnel(await d.port('slow'), `127.0.0.1:${origin.port}`);
+    const t0 = Date.now();
+    socket.write('GET /bytes?n=204800 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const got = await closed(socket, 10_000);
+    const took = Date.now() - t0;
+    assert.ok(got.length > 204800);
+    assert.ok(took >= 1500, `200 KiB at 100 KiB/s took ${took}ms`);
+    const task = await d.waitForTask((r) => r.fields.server_name === 'slow');
+    assert.equal(intercepts(d, task.fields.task_id!).filter((r) => r.fields.intercept_type === 'HttpForward').length, 1);
   });
 
   it('steal_forwarded_for drops Forwarded and X-Forwarded-For; Expect: 100-continue gets the interim response through', async () => {

@@ -9,6 +9,8 @@
 import type { Socket } from 'node:net';
 import { SluiceError, toSluiceError, type TaskReason, type TcpSpeedLimit } from '@sluice/common';
 import { inspectClientData, inspectServerData, parseClientHello, TlsHelloError, type InspectOptions, type InspectResult } from '@sluice/protocol';
+import { sliceBudgets } from '../limit/slice-budget.js';
+import { throttleSocket } from '../limit/socket-throttle.js';
 import { Relay, RELAY_END_REASON } from '../serve/relay.js';
 import type { ServerStats } from '../stat/server-stats.js';
 import type { TaskContext, Upstream } from '../task/task.js';
@@ -69,6 +71,8 @@ export class AuditedTunnel implements TunnelControl {
   private wire: WireSnapshot | null = null;
   /** stops the inspection in progress (its timers and listeners) when the task ends meanwhile */
   private cancelInspect: (() => void) | null = null;
+  /** the server's tcp_sock_speed_limit was put under the client socket (for interceptors that read it themselves) */
+  private clientThrottled = false;
   private readonly tlsInterceptor;
 
   constructor(private readonly a: AuditedTunnelArgs) {
@@ -286,7 +290,7 @@ export class AuditedTunnel implements TunnelControl {
     const { task, stats } = this.a;
     const relay = new Relay(client, upstream, task, stats, (end) => {
       this.end({ reason: RELAY_END_REASON[end] });
-    }, this.a.limit);
+    }, this.clientThrottled ? null : this.a.limit);
     const depth = this.depth;
     client.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'ClientShutdown']]));
     upstream.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'UpstreamShutdown']]));
@@ -305,7 +309,20 @@ export class AuditedTunnel implements TunnelControl {
     this.client.write(b);
   }
 
+  /**
+   * The server's per-connection speed limit for interceptors, which read and write the client socket
+   * themselves: installed beneath the plain client socket once (a TLS layer reads its socket natively, so
+   * intercepted TLS is not limited by it).
+   */
+  private throttleClient(): void {
+    if (this.clientThrottled || this.inTls || !this.a.limit?.enabled) return;
+    this.clientThrottled = true;
+    const { up, down } = sliceBudgets(this.a.limit);
+    throttleSocket(this.a.client, up, down);
+  }
+
   private interceptH1(cData: Buffer, uData: Buffer): void {
+    this.throttleClient();
     const h1 = new H1Interceptor({
       auditor: this.a.auditor,
       config: this.cfg,
@@ -479,6 +496,7 @@ export class AuditedTunnel implements TunnelControl {
 
   private interceptH2(cData: Buffer, uData: Buffer): void {
     const { task, target, auditor } = this.a;
+    this.throttleClient();
     this.enterWire(this.inTls ? 0 : cData.length, this.inTls ? 0 : uData.length);
     // server bytes read while inspecting (an h2c server's SETTINGS) go back to be read by the HTTP/2 client
     if (uData.length) this.upstream.unshift(uData);
