@@ -509,7 +509,8 @@ export class AuditedTunnel implements TunnelControl {
       clientPrefix: cData.length ? cData : undefined,
       upstreamHost: formatUpstream(target),
       upstreamScheme: this.inTls ? 'https' : 'http',
-      config: this.cfg.h2,
+      // a user's (or its explicit site's) http_rsp_header_recv_timeout wins, as in g3
+      config: task.userResolve?.httpRspHeadTimeoutMs !== undefined ? { ...this.cfg.h2, rspHeaderRecvTimeout: task.userResolve.httpRspHeadTimeoutMs } : this.cfg.h2,
       log: (fields, msg) => auditor.log.log('Intercept', [['auditor_name', auditor.name], ...fields], msg),
       taskId: task.id,
       depth: this.depth,

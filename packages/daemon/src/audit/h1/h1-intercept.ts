@@ -299,7 +299,8 @@ export class H1Interceptor {
   private armResponseTimer(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.finish({ kind: 'end', error: new SluiceError('UPSTREAM_HEAD_TIMEOUT', 'response head not received within rsp_header_recv_timeout') }),
-      this.c.config.h1.rspHeadTimeoutMs);
+      // a user's (or its explicit site's) http_rsp_header_recv_timeout wins, as in g3
+      this.c.task.userResolve?.httpRspHeadTimeoutMs ?? this.c.config.h1.rspHeadTimeoutMs);
   }
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
