@@ -6,3 +6,4 @@ export * from './dns.js';
 export * from './clients.js';
 export * from './config.js';
 export * from './certgen.js';
+export * from './wait.js';

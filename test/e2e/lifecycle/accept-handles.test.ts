@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, startDaemon, startOrigin } from '@sluice/testkit';
+import { curl, startDaemon, startOrigin, until } from '@sluice/testkit';
 
 /** The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp (state 0A = LISTEN). */
 function listenInode(port: number): string {
@@ -38,13 +38,6 @@ escaper: [{name: direct, type: direct_fixed, resolver: dns, egress_net_filter: {
 server: [{name: http, type: http_proxy, listen: 127.0.0.1:0, escaper: direct}]
 `;
 
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('accept handles', () => {
   it('watches the listening socket through 8 descriptors, serves every connection, and keeps them over a reload', async () => {

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, freeTcpUdpPort, startOrigin } from '@sluice/testkit';
+import { curl, freeTcpUdpPort, startOrigin, until } from '@sluice/testkit';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const LAUNCHER = join(ROOT, 'packages/daemon/bin/sluice');
@@ -24,13 +24,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('sluice launcher', () => {
   it('runs the daemon under its own PID with the malloc trim threshold set, through an npm-style symlink', async () => {
