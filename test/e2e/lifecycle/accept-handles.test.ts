@@ -3,10 +3,14 @@
  * daemon accepts several connections per event-loop turn: the descriptors exist, every connection is served
  * whichever descriptor accepted it, and a reload that keeps the listener keeps them.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { curl, startDaemon, startOrigin, until } from '@sluice/testkit';
+import { curl, freeTcpUdpPort, SLUICE_BIN, startDaemon, startOrigin, until } from '@sluice/testkit';
 
 /** The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp (state 0A = LISTEN). */
 function listenInode(port: number): string {
@@ -63,6 +67,38 @@ describe('accept handles', () => {
     } finally {
       await d.stop();
       await origin.close();
+    }
+  });
+
+  it('serves a connection that arrives while the daemon is still starting (bound, not yet committed)', async () => {
+    const origin = await startOrigin();
+    const port = await freeTcpUdpPort();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-early-'));
+    writeFileSync(join(dir, 'main.yaml'), config().replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`));
+    const daemon = spawn(process.execPath, [SLUICE_BIN, '-c', dir, '-C', dir], { stdio: 'ignore' });
+    try {
+      // knock until the port takes a connection (every 2 ms, for at most 10 s), then ask at once
+      const sock = await new Promise<import('node:net').Socket>((resolve, reject) => {
+        const end = Date.now() + 10_000;
+        const knock = () => {
+          const s = connect(port, '127.0.0.1');
+          s.once('connect', () => resolve(s));
+          s.once('error', () => (Date.now() > end ? reject(new Error('the daemon never listened')) : setTimeout(knock, 2)));
+        };
+        knock();
+      });
+      sock.write(`GET ${origin.url}/early HTTP/1.1\r\nHost: ${new URL(origin.url).host}\r\nConnection: close\r\n\r\n`);
+      const reply = await new Promise<string>((resolve) => {
+        let got = '';
+        sock.on('data', (d) => (got += d));
+        sock.on('close', () => resolve(got));
+        sock.on('error', () => resolve(got));
+      });
+      assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
+    } finally {
+      daemon.kill('SIGKILL');
+      await origin.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -22,6 +22,9 @@ export interface ListenerOwner {
  * Accept handles per listener (one bound socket, this many descriptors watched): see handle-dup.ts.
  * SLUICE_ACCEPT_HANDLES (1-16) overrides it; 1 turns the duplication off.
  */
+/** connections a listener holds while its generation is not committed yet (see Listener.held) */
+const MAX_HELD = 4096;
+
 export const ACCEPT_HANDLES = Math.max(1, Math.min(16, Math.trunc(Number(process.env.SLUICE_ACCEPT_HANDLES)) || 8));
 
 export class Listener {
@@ -31,6 +34,12 @@ export class Listener {
   /** every server accepting on the socket: `server` and those on duplicated descriptors */
   private readonly servers: NetServer[] = [];
   private closed = false;
+  /**
+   * Connections accepted before the first owner started: the socket listens from the moment it is bound, but
+   * the generation it belongs to is committed only after every object of it is ready (its escapers among
+   * them), so until `open()` connections wait here, unread (pauseOnConnect), and are served then.
+   */
+  private held: Socket[] | null = [];
   constructor(readonly key: string, owner: ListenerOwner) {
     this.owner = owner;
     this.server = this.acceptor();
@@ -40,7 +49,7 @@ export class Listener {
     // pauseOnConnect: the owner decides when to start reading (after its checks), so no data is lost or
     // read into a handler that is not attached yet.
     const server = createServer({ pauseOnConnect: true, noDelay: true });
-    server.on('connection', (s: Socket) => this.owner.onConnection(s));
+    server.on('connection', this.dispatch);
     server.on('error', () => {
       /* accept errors (EMFILE...) must not crash the daemon; node retries accepting on its own */
     });
@@ -70,6 +79,21 @@ export class Listener {
     }
   }
 
+  private readonly dispatch = (s: Socket): void => {
+    const held = this.held;
+    if (held === null) return this.owner.onConnection(s);
+    if (held.length < MAX_HELD) held.push(s);
+    else s.destroy(); // the kernel's backlog bounds this in practice; this bounds it for sure
+  };
+
+  /** Start serving: hand the connections that arrived before to the owner, and every later one. */
+  open(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (const s of held) if (!s.destroyed) this.owner.onConnection(s);
+  }
+
   /** how many descriptors accept on this listener's socket */
   get acceptHandles(): number {
     return this.servers.length;
@@ -82,6 +106,8 @@ export class Listener {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    for (const s of this.held ?? []) s.destroy();
+    this.held = null;
     return Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {});
   }
 }
@@ -127,6 +153,7 @@ export class ListenerHub {
   /** Make `owner` the receiver of `listener`'s connections (reload commit). */
   adopt(listener: Listener, owner: ListenerOwner): void {
     listener.owner = owner;
+    listener.open();
   }
 
   /** Close `listener` if `owner` still owns it; a successor that adopted it keeps it open. */
