@@ -31,7 +31,7 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (const [name, p] of targets) {
       const via = kind === 'connect' ? { kind: 'connect', port: p.port } : { kind: 'socks5', port: p.port };
-      await bulkDownload(via, origin.ports.source, { seconds: 1 });
+      try { await bulkDownload(via, origin.ports.source, { seconds: 1 }); } catch (e) { console.log(name, e.message.slice(0, 60)); continue; }
       const c0 = cpuSeconds(p.pid), i0 = io(p.pid);
       const perf = process.env.PERF && name === 'sluice' ? spawn('perf', ['record', '-F', '1999', '-g', '-p', String(p.pid), '-o', `/tmp/exp/perf-${r}.data`, '--', 'sleep', '2.5'], { stdio: 'ignore' }) : null;
       const res = await bulkDownload(via, origin.ports.source, { seconds: 3 });

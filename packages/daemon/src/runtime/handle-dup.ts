@@ -18,7 +18,7 @@ import type { Server as NetServer } from 'node:net';
 const ECHO = "process.on('message', (m, h) => process.send(m, h, () => h && h.close())); process.on('disconnect', () => process.exit(0));";
 const REPLY_TIMEOUT_MS = 5000;
 /** the child is kept this long after its last use, so a startup binding many listeners spawns it once */
-const CHILD_IDLE_MS = 2000;
+const CHILD_IDLE_MS = 250;
 
 type Handle = object;
 
