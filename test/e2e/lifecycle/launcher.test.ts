@@ -46,7 +46,7 @@ server: [{name: http, type: http_proxy, listen: 127.0.0.1:${port}, escaper: dire
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       assert.equal(pid, child.pid, 'exec: the daemon is the process the launcher started');
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.trim_threshold=33554432'), environ.filter((e) => e.startsWith('GLIBC')).join());
+      assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.trim_threshold=134217728'), environ.filter((e) => e.startsWith('GLIBC')).join());
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       assert.ok(cmdline.some((a) => /packages\/daemon\/bin\/\.\.\/dist\/bin\/sluice\.js$/.test(a)), cmdline.join(' '));
       let r = await curl(['-x', `http://127.0.0.1:${port}`, `${origin.url}/via-launcher`]);
@@ -79,7 +79,7 @@ server: [{name: http, type: http_proxy, listen: 127.0.0.1:${port}, escaper: dire
       assert.equal(tunables, 'glibc.malloc.trim_threshold=1048576');
       assert.match(args, /^--max-old-space-size=512 --trace-gc \S+\/packages\/daemon\/bin\/\.\.\/dist\/bin\/sluice\.js -t -c x y$/);
       const other = await run(LAUNCHER, ['-V'], { ...base, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
-      assert.equal(other.stdout.split('|')[0], 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=33554432');
+      assert.equal(other.stdout.split('|')[0], 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=134217728');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
