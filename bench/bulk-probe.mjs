@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bulkDownload } from './lib/clients.mjs';
+import { bulkDownload, tunnelRate } from './lib/clients.mjs';
 import { sluiceYaml, startSluice, startSquid, startDante } from './lib/peers.mjs';
 import { cpuSeconds, freePort } from './lib/proc.mjs';
 
@@ -28,6 +28,8 @@ const sl = await startSluice({ yaml: sluiceYaml({ servers: server }), port, core
 const peer = kind === 'connect' ? await startSquid({ core: 1 }) : await startDante({ core: 1 });
 const targets = [['sluice', sl], [peer.name ?? kind, peer]];
 try {
+  // PRECONNECT=1: first open and close tunnels for 5 s, as the full bench's connect phase does before its bulk phase
+  if (process.env.PRECONNECT) for (const [, p] of targets) await tunnelRate(kind === 'connect' ? { kind: 'connect', port: p.port } : { kind: 'socks5', port: p.port }, origin.ports.echo, { seconds: 5 });
   for (let r = 0; r < rounds; r++) {
     for (const [name, p] of targets) {
       const via = kind === 'connect' ? { kind: 'connect', port: p.port } : { kind: 'socks5', port: p.port };

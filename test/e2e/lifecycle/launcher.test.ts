@@ -77,7 +77,7 @@ server: [{name: http, type: http_proxy, listen: 127.0.0.1:${port}, escaper: dire
       assert.equal(own.code, 0);
       const [tunables, args] = own.stdout.trim().split('|');
       assert.equal(tunables, 'glibc.malloc.trim_threshold=1048576');
-      assert.match(args, /^--max-old-space-size=512 --trace-gc \S+\/packages\/daemon\/bin\/\.\.\/dist\/bin\/sluice\.js -t -c x y$/);
+      assert.match(args, /^--min-semi-space-size=16 --max-old-space-size=512 --trace-gc \S+\/packages\/daemon\/bin\/\.\.\/dist\/bin\/sluice\.js -t -c x y$/);
       const other = await run(LAUNCHER, ['-V'], { ...base, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
       assert.equal(other.stdout.split('|')[0], 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=134217728');
     } finally {
