@@ -8,11 +8,11 @@
  *   connect ends the task with UnimplementedProtocol.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SocksClient } from 'socks';
 import { baseConfig, startDaemon, type DaemonHandle } from '@sluice/testkit';
+import { socksUdpAssociate } from '../../lib/socks-udp.js';
 
 /** A UDP echo that answers `<source ip>|<payload>`. */
 async function startAddrEcho(): Promise<{ port: number; close(): Promise<void> }> {
@@ -39,19 +39,9 @@ function roundTrip(sock: UdpSocket, data: Buffer, port: number, timeoutMs = 3000
   });
 }
 
-/** SOCKS5 UDP ASSOCIATE: resolves with the relay port, or rejects with the socks package's error (reply code in its message). */
-function associate(serverPort: number): Promise<{ relayPort: number; control: Socket }> {
-  return new Promise((resolve, reject) => {
-    const c = new SocksClient({ proxy: { host: '127.0.0.1', port: serverPort, type: 5 }, command: 'associate', destination: { host: '0.0.0.0', port: 0 }, timeout: 5000 });
-    c.once('established', (info: { socket: Socket; remoteHost?: { port: number } }) => resolve({ relayPort: info.remoteHost!.port, control: info.socket }));
-    c.once('error', reject);
-    c.connect();
-  });
-}
-
 /** One datagram to the echo through a SOCKS server; returns the payload of the answer. */
 async function echoThrough(serverPort: number, echoPort: number, payload: string): Promise<string> {
-  const { relayPort, control } = await associate(serverPort);
+  const { relayPort, control } = await socksUdpAssociate(serverPort);
   const udp = createSocket('udp4');
   try {
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
@@ -100,7 +90,7 @@ ${baseConfig({ escapers: `  - { name: dfloat, type: direct_float, resolver: defa
   });
 
   it('direct_float: nothing published refuses ASSOCIATE; then both modes send from the published address', async () => {
-    await assert.rejects(associate(await d.port('dfloat_assoc')), / - NotAllowed$/);
+    await assert.rejects(socksUdpAssociate(await d.port('dfloat_assoc')), / - NotAllowed$/);
     const none = await d.waitForTask((l) => l.fields.task_type === 'UdpAssociate' && l.fields.server_name === 'dfloat_assoc');
     assert.equal(none.fields.reason, 'EscaperNotUsable');
     await d.call('escaper_publish', { name: 'dfloat', data: { ipv4: [{ ip: '127.0.0.7', id: 'a' }] } });
@@ -127,11 +117,11 @@ ${baseConfig({ escapers: `  - { name: dfloat, type: direct_float, resolver: defa
 
   it('proxy_float with an http peer refuses UDP: X\'07\' to ASSOCIATE, UnimplementedProtocol for udp connect', async () => {
     await d.call('escaper_publish', { name: 'phttp', data: { type: 'http', addr: `127.0.0.1:${peerHttpPort}` } });
-    await assert.rejects(associate(await d.port('phttp_assoc')), / - CommandNotSupported$/);
+    await assert.rejects(socksUdpAssociate(await d.port('phttp_assoc')), / - CommandNotSupported$/);
     const refused = await d.waitForTask((l) => l.fields.task_type === 'UdpAssociate' && l.fields.server_name === 'phttp_assoc');
     assert.equal(refused.fields.reason, 'UnimplementedProtocol');
     // udp connect has answered the ASSOCIATE already; its first datagram ends the task
-    const { relayPort, control } = await associate(await d.port('phttp_conn'));
+    const { relayPort, control } = await socksUdpAssociate(await d.port('phttp_conn'));
     const udp = createSocket('udp4');
     try {
       await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));

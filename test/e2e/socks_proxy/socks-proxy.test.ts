@@ -16,6 +16,7 @@ import {
   curl, makePki, readUntil, removePki, scenarioDir, startDaemon, startDnsmasq, startEchoServer, startOrigin, startTlsOrigin,
   type DaemonHandle, type DnsServer, type Origin, type TestPki,
 } from '@sluice/testkit';
+import { socksUdpAssociate } from '../../lib/socks-udp.js';
 
 const here = scenarioDir(import.meta.url);
 const yamlTemplate = readFileSync(join(here, 'sluice.yaml'), 'utf8');
@@ -147,22 +148,12 @@ describe('socks_proxy', () => {
     await d.waitForLog((l) => l.fields.server_name === 'socks_deny' && l.fields.reason === 'EscaperNotUsable');
   });
 
-  /** UDP ASSOCIATE with the socks package (its event API: createConnection is for CONNECT only). */
-  function associateRaw(serverPort: number): Promise<{ socket: import('node:net').Socket; remoteHost?: { host: string; port: number } }> {
-    return new Promise((resolve, reject) => {
-      const c = new SocksClient({ proxy: proxy(serverPort), command: 'associate', destination: { host: '0.0.0.0', port: 0 }, timeout: 5000 });
-      c.once('established', resolve);
-      c.once('error', reject);
-      c.connect();
-    });
-  }
-
+  /** UDP ASSOCIATE plus a bound local UDP socket to talk to the relay from. */
   async function associate(serverPort: number): Promise<{ relayPort: number; control: import('node:net').Socket; udp: UdpSocket }> {
-    const info = await associateRaw(serverPort);
-    assert.ok(info.remoteHost);
+    const { relayPort, control } = await socksUdpAssociate(serverPort);
     const udp = createSocket('udp4');
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    return { relayPort: info.remoteHost.port, control: info.socket, udp };
+    return { relayPort, control, udp };
   }
 
   it('UDP ASSOCIATE relays datagrams to an IP and to a name, and logs UdpAssociate', async () => {

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SocksClient } from 'socks';
 import { scenarioDir, startDaemon, type DaemonHandle } from '@sluice/testkit';
+import { socksUdpAssociate } from '../../lib/socks-udp.js';
 
 const here = scenarioDir(import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,26 +65,15 @@ describe('users_udp', () => {
   });
 
   async function associate(user: string): Promise<Session> {
-    const info = await new Promise<{ socket: Socket; remoteHost?: { host: string; port: number } }>((resolve, reject) => {
-      const c = new SocksClient({
-        proxy: { host: '127.0.0.1', port, type: 5, userId: user, password: 'any' },
-        command: 'associate',
-        destination: { host: '0.0.0.0', port: 0 },
-        timeout: 5000,
-      });
-      c.once('established', resolve);
-      c.once('error', reject);
-      c.connect();
-    });
-    assert.ok(info.remoteHost);
+    const { control, relayPort } = await socksUdpAssociate(port, { id: user, password: 'any' });
     const udp = createSocket('udp4');
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
     const answers: string[] = [];
     udp.on('message', (m) => answers.push(SocksClient.parseUDPFrame(m).data.toString()));
     return {
-      control: info.socket, udp, relayPort: info.remoteHost.port, answers,
+      control, udp, relayPort, answers,
       close: () => {
-        info.socket.destroy();
+        control.destroy();
         udp.close();
       },
     };

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SocksClient } from 'socks';
 import { scenarioDir, startDaemon, type DaemonHandle } from '@sluice/testkit';
+import { socksUdpAssociate } from '../../lib/socks-udp.js';
 
 const here = scenarioDir(import.meta.url);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,17 +55,7 @@ describe('users_udp_ttl', () => {
   /** The TTL the echo saw for one datagram sent by `user` through `server`. */
   async function ttlThrough(server: string, user: string): Promise<string> {
     const port = await d.port(server);
-    const info = await new Promise<{ socket: Socket; remoteHost?: { host: string; port: number } }>((resolve, reject) => {
-      const c = new SocksClient({
-        proxy: { host: '127.0.0.1', port, type: 5, userId: user, password: 'any' },
-        command: 'associate',
-        destination: { host: '0.0.0.0', port: 0 },
-        timeout: 5000,
-      });
-      c.once('established', resolve);
-      c.once('error', reject);
-      c.connect();
-    });
+    const { control, relayPort } = await socksUdpAssociate(port, { id: user, password: 'any' });
     const udp = createSocket('udp4');
     try {
       await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
@@ -74,14 +64,14 @@ describe('users_udp_ttl', () => {
       const frame = SocksClient.createUDPFrame({ remoteHost: { host: '127.0.0.1', port: echo.port }, data: Buffer.from('x') });
       // UDP may drop: resend a few times, bounded
       for (let i = 0; i < 5 && answers.length === 0; i++) {
-        udp.send(frame, info.remoteHost!.port, '127.0.0.1');
+        udp.send(frame, relayPort, '127.0.0.1');
         const deadline = Date.now() + 1000;
         while (answers.length === 0 && Date.now() < deadline) await sleep(20);
       }
       assert.ok(answers.length > 0, `no answer for ${user} through ${server}`);
       return answers[0]!;
     } finally {
-      info.socket.destroy();
+      control.destroy();
       udp.close();
     }
   }
