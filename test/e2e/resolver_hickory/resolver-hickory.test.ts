@@ -164,6 +164,7 @@ server:
     assert.equal(res.fields.resolver_type, 'hickory');
     assert.equal(res.fields.error_type, 'RESOLVE_FAILED');
     assert.equal(res.fields.error_subtype, 'NXDOMAIN');
+    assert.match(res.fields.duration!, /^\d+\.\d{3}(ns|µs|ms|s)$/, 'g3 duration format');
     assert.equal(res.fields.server_port, String(zone.port));
     assert.equal(res.fields.encryption, 'plain');
   });

@@ -8,6 +8,7 @@ import { ResolverQueryStats } from '../../stat/extra-stats.js';
 import { ResolverCache, type Answer } from '../cache.js';
 import type { Resolver, ResolverStats } from '../types.js';
 import type { CAresConfig } from './config.js';
+import { logResolveError } from '../resolve-log.js';
 
 const MAX_CACHE_ENTRIES = 65536;
 
@@ -118,18 +119,10 @@ export class CAresResolver implements Resolver<CAresConfig> {
   private logError(host: string, family: 4 | 6, err: SluiceError, durMs: number): void {
     const logger = this.runtime.logs.forResolver(this.name);
     if (!logger.enabled) return;
-    const cause = (err.cause as DnsError | undefined)?.code;
-    logger.log('Resolve', [
-      ['resolver_type', this.logName],
-      ['resolver_name', this.name],
-      ['query_type', family === 4 ? 'A' : 'AAAA'],
-      ['duration', `${durMs.toFixed(3)}ms`],
-      ['rr_source', 'query'],
-      ['error_type', err.code],
-      ['error_subtype', cause ?? err.code],
-      ['domain', host],
+    const subtype = (err.cause as DnsError | undefined)?.code;
+    logResolveError(logger, { resolverType: this.logName, resolverName: this.name, family, domain: host, durMs, error: err, subtype }, [
       ['server', this.dns.getServers().join(' ')],
-    ], err.message, 'warn');
+    ]);
   }
 
   async close(): Promise<void> {

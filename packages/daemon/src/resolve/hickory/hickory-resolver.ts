@@ -14,6 +14,7 @@ import type { Resolver, ResolverStats } from '../types.js';
 import { encryptionSummary, type HickoryConfig } from './config.js';
 import { ExchangeError } from './exchange-error.js';
 import { ServerClient } from './server-client.js';
+import { logResolveError } from '../resolve-log.js';
 
 const MAX_CACHE_ENTRIES = 65536;
 
@@ -191,21 +192,13 @@ export class HickoryResolver implements Resolver<HickoryConfig> {
     const logger = this.runtime.logs.forResolver(this.name);
     if (!logger.enabled) return;
     const c = err.cause;
-    const cause = c instanceof ExchangeError ? c.kind : c instanceof RcodeError ? c.message : undefined;
-    logger.log('Resolve', [
-      ['resolver_type', this.logName],
-      ['resolver_name', this.name],
-      ['query_type', type === DNS_TYPE.A ? 'A' : 'AAAA'],
-      ['duration', `${durMs.toFixed(3)}ms`],
-      ['rr_source', 'query'],
-      ['error_type', err.code],
-      ['error_subtype', cause ?? err.code],
-      ['domain', host],
+    const subtype = c instanceof ExchangeError ? c.kind : c instanceof RcodeError ? c.message : undefined;
+    logResolveError(logger, { resolverType: this.logName, resolverName: this.name, family: type === DNS_TYPE.A ? 4 : 6, domain: host, durMs, error: err, subtype }, [
       ['bind_addr', this.config.bindIp ?? 'None'],
       ['server', this.config.servers.join(' ')],
       ['server_port', String(this.config.serverPort)],
       ['encryption', encryptionSummary(this.config)],
-    ], err.message, 'warn');
+    ]);
   }
 
   async close(): Promise<void> {
