@@ -75,9 +75,11 @@ export {
   parseTcpSpeedLimit,
   parseUdpSpeedLimit,
   parseGlobalStreamLimit,
+  parseGlobalDatagramLimit,
   type TcpSpeedLimit,
   type UdpSpeedLimit,
   type GlobalStreamLimit,
+  type GlobalDatagramLimit,
 } from './speed-limit.js';
 export {
   parseResolveStrategy,

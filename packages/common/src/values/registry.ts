@@ -28,7 +28,7 @@ import {
   parseTcpMiscOpts,
   parseUdpMiscOpts,
 } from './socket.js';
-import { parseGlobalStreamLimit, parseTcpSpeedLimit, parseUdpSpeedLimit } from './speed-limit.js';
+import { parseGlobalDatagramLimit, parseGlobalStreamLimit, parseTcpSpeedLimit, parseUdpSpeedLimit } from './speed-limit.js';
 import { formatUpstreamAddr, parsePickPolicy, parseUpstreamAddr, parseUpstreamAddrWithPort, parseWeightedUpstream } from './upstream.js';
 import { parseUsernameParams } from './username-params.js';
 import { ValueError } from './errors.js';
@@ -98,6 +98,7 @@ export const VALUE_PARSERS: Readonly<Record<string, (v: unknown) => unknown>> = 
   tcp_speed_limit: parseTcpSpeedLimit,
   udp_speed_limit: parseUdpSpeedLimit,
   global_stream_limit: parseGlobalStreamLimit,
+  global_datagram_limit: parseGlobalDatagramLimit,
   tcp_connect: parseTcpConnect,
   happy_eyeballs: parseHappyEyeballs,
   http_keepalive: parseHttpKeepalive,

@@ -5,16 +5,15 @@
  */
 import { parseUserAudit, type UserAuditConfig } from './user-audit.js';
 import {
-  asBool, asString, asUsize, isMap, parseDuration, parseGlobalStreamLimit, parseHostFilterSet,
+  asBool, asString, asUsize, isMap, parseDuration, parseGlobalDatagramLimit, parseGlobalStreamLimit, parseHostFilterSet,
   parseHttpKeepalive, parseIpAddr, parseIpNetwork, parseDomain, parseNetworkAcl, parsePortAcl, parseProxyRequestFilter,
   parseRateLimitQuota, parseResolveRedirection, parseResolveStrategy, parseTcpConnect, parseTcpKeepalive,
   parseTcpMiscOpts, parseTcpSpeedLimit, parseUdpMiscOpts, parseUdpSpeedLimit, parseUserAgentFilter, ValueError,
   within,
-  type GlobalStreamLimit, type HostFilterSet, type NetworkAcl, type PortAcl, type ProxyRequestFilter, type RateLimitQuota,
+  type GlobalDatagramLimit, type GlobalStreamLimit, type HostFilterSet, type NetworkAcl, type PortAcl, type ProxyRequestFilter, type RateLimitQuota,
   type ResolveRedirection, type ResolveStrategy, type TcpSpeedLimit, type UdpSpeedLimit, type UserAgentFilter,
   type HttpKeepalive, type TcpConnect, type TcpKeepalive, type TcpMiscOpts, type UdpMiscOpts,
 } from '@sluice/common';
-import { parseGlobalDatagramLimit, type GlobalDatagramLimit } from '../limit/datagram-limit.js';
 import { parseToken, SKIP_TOKEN, type PasswordToken } from './token.js';
 
 /** A site of `explicit_sites`: requests to it are counted apart (user-site metrics). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DatagramBucket, parseGlobalDatagramLimit } from './datagram-limit.js';
+import { parseGlobalDatagramLimit } from '@sluice/common';
+import { DatagramBucket } from './datagram-limit.js';
 
 test('global datagram speed limit: size form, map form, errors', () => {
   assert.deepEqual({ ...parseGlobalDatagramLimit('1k') }, { replenishIntervalMs: 1000, replenishBytes: 1000, replenishPackets: 0, maxBurstBytes: 1000, maxBurstPackets: 0 });
