@@ -60,6 +60,14 @@ export class ReadThrottle<B extends ByteBudget = ByteBudget> {
 export function throttleSocket(socket: Socket, read: ByteBudget | null, write: ByteBudget | null): void {
   if (read) throttleReads(socket, read);
   if (write) throttleWrites(socket, write);
+  if (read || write) throttled.add(socket);
+}
+
+const throttled = new WeakSet<Socket>();
+
+/** Whether throttleSocket limits `socket` (which then must be read through 'data' and written through write()). */
+export function isThrottled(socket: Socket): boolean {
+  return throttled.has(socket);
 }
 
 function throttleReads(socket: Socket, budget: ByteBudget): void {
