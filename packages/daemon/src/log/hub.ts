@@ -44,6 +44,32 @@ export function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerR
   }
 }
 
+/**
+ * Finish records waiting for the end of the event-loop turn, four slots each: logger, task, total ms, message.
+ *
+ * Formatting a record is ~40 short steps (a getter, a value format, a concatenation per field). Done one
+ * record at a time between the socket work of each request, it ran with cold caches and cost about twice
+ * what the same formatting costs in a loop: with a task log to stdout, keep-alive requests/s dropped to
+ * 0.83-0.85x of the same daemon without one. Formatting all the records a turn finished together, right
+ * after its I/O (setImmediate), brought that to 0.91-0.94x. The tasks wait at most that one turn, so they
+ * are still young when collected, and their values are the ones they finished with: nothing changes a
+ * finished task.
+ */
+const finishedTasks: Array<Logger | TaskContext | number | string> = [];
+let flushScheduled = false;
+
+/** Write every finish record queued so far (also called before the drivers close). */
+export function flushFinishedTasks(): void {
+  flushScheduled = false;
+  try {
+    for (let i = 0; i < finishedTasks.length; i += 4) {
+      (finishedTasks[i] as Logger).writeTask(finishedTasks[i + 1] as TaskContext, finishedTasks[i + 2] as number, finishedTasks[i + 3] as string);
+    }
+  } finally {
+    finishedTasks.length = 0;
+  }
+}
+
 export class Logger {
   readonly stats: LoggerStats = newLoggerStats();
   readonly driver: LogDriver;
@@ -66,8 +92,9 @@ export class Logger {
   }
 
   /**
-   * The finish record of a task. A driver that can format straight from the task (stdout) does so without
-   * building the field list; every other driver gets the generic record.
+   * The finish record of a task, written at the end of this event-loop turn (see finishedTasks below). A
+   * driver that can format straight from the task (stdout) does so without building the field list; every
+   * other driver gets the generic record.
    */
   logTask(t: TaskContext, totalMs: number, msg: string): void {
     if (!this.enabled) {
@@ -75,6 +102,15 @@ export class Logger {
       this.stats.drop++;
       return;
     }
+    finishedTasks.push(this, t, totalMs, msg);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushFinishedTasks);
+    }
+  }
+
+  /** Format and write one finish record now. */
+  writeTask(t: TaskContext, totalMs: number, msg: string): void {
     const fast = this.driver as LogDriver & Partial<TaskLineWriter>;
     if (fast.writeTask) fast.writeTask(t, totalMs, msg, this.common);
     else this.log('Task', taskLogFields(t, totalMs), msg, 'info');
@@ -139,6 +175,7 @@ export class LogHub {
   }
 
   async close(): Promise<void> {
+    flushFinishedTasks();
     await Promise.all([...this.byName.values()].map((l) => l.driver.close()));
   }
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Logger, registerLogDriver } from '../log/hub.js';
+import { flushFinishedTasks, Logger, registerLogDriver } from '../log/hub.js';
 import type { DriverSpec } from '../log/log-config.js';
 import type { LogRecord } from '../log/record.js';
 import { FtpOverHttpTask } from './ftp-task.js';
@@ -46,6 +46,7 @@ describe('TaskEvents', () => {
     assert.equal(ev.relayingCount, 0);
     ev.shutdown(t, 'ClientShutdown');
     finishTask(t, logger);
+    flushFinishedTasks(); // finish records are written at the end of the turn
     const events = captured.map((r) => r.fields.find(([k]) => k === 'task_event')![1]);
     assert.deepEqual(events, ['ClientShutdown', 'Finished']);
     ev.stop();
@@ -62,6 +63,7 @@ describe('TaskEvents', () => {
     await new Promise((r) => setTimeout(r, 40));
     ev.shutdown(t, 'ClientShutdown');
     finishTask(t, logger);
+    flushFinishedTasks(); // finish records are written at the end of the turn
     ev.finished(t);
     assert.deepEqual(captured.map((r) => r.fields.find(([k]) => k === 'task_event')![1]), ['ClientShutdown']);
     ev.stop();
@@ -88,6 +90,7 @@ describe('TaskEvents', () => {
     ev.shutdown(t, 'UpstreamShutdown');
     t.reason = 'ClosedByUpstream';
     finishTask(t, logger);
+    flushFinishedTasks(); // finish records are written at the end of the turn
     assert.equal(ev.relayingCount, 0);
     const n = captured.length;
     await new Promise((r) => setTimeout(r, 50));
