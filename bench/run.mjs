@@ -281,10 +281,15 @@ const AUTH_VARIANTS = [
 /**
  * A/B(/C) rounds interleaved, so a noisy neighbour hurts every variant alike. Per variant: the median of the
  * rounds' req/s and latencies, and CPU per request over all rounds (the steadier number on a shared VM).
+ * The counted rounds alternate the order (ABC, CBA, ...), so each variant runs as often early in a round as
+ * late: in an A/A run the slot a daemon ran in moved its req/s by several percent.
  */
 async function interleaved(variants, rounds, phase) {
   const acc = new Map(variants.map((v) => [v.name, []]));
-  for (let round = 0; round < rounds; round++) for (const v of variants) acc.get(v.name).push(await phase(v));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) acc.get(v.name).push(await phase(v));
+  }
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -306,7 +311,7 @@ async function interleaved(variants, rounds, phase) {
   });
 }
 
-const OVERHEAD_ROUNDS = 3;
+const OVERHEAD_ROUNDS = 4; // even, for the alternating order
 
 async function benchAuth(origin) {
   const ports = { plain: await freePort() };
@@ -343,64 +348,59 @@ async function benchLogging(origin) {
   udp.on('message', () => packets++);
   await new Promise((r) => udp.bind(0, '127.0.0.1', r));
   const statsdPort = udp.address().port;
-  const offPort = await freePort();
-  const onPort = await freePort();
-  const logPort = await freePort();
-  const statPort = await freePort();
   const stat = [`target_udp: 127.0.0.1:${statsdPort}`, 'emit_interval: 200ms'];
-  const offYaml = sluiceYaml({ servers: httpServer('http', offPort) });
-  const onYaml = sluiceYaml({ servers: httpServer('http', onPort), log: 'stdout', stat });
-  // the two halves on their own, so the row says which of them the overhead comes from
-  const logYaml = sluiceYaml({ servers: httpServer('http', logPort), log: 'stdout' });
-  const statYaml = sluiceYaml({ servers: httpServer('http', statPort), stat });
-  const check = checkSluiceConfig(onYaml);
+  // the two halves on their own too, so the rows say which of them the overhead comes from
+  const variants = [
+    { name: 'logs+statsd off', yaml: (port) => sluiceYaml({ servers: httpServer('http', port) }) },
+    { name: 'logs+statsd on', yaml: (port) => sluiceYaml({ servers: httpServer('http', port), log: 'stdout', stat }), pipe: true },
+    { name: 'task log only', yaml: (port) => sluiceYaml({ servers: httpServer('http', port), log: 'stdout' }), pipe: true },
+    { name: 'statsd only', yaml: (port) => sluiceYaml({ servers: httpServer('http', port), stat }) },
+  ];
+  const check = checkSluiceConfig(variants[1].yaml(1));
   if (!check.ok) {
     udp.close();
     skipped.push({ bench: 'logging', why: `sluice rejects log: stdout + stat: (sluice -t: ${check.message})` });
     return;
   }
-  let logBytes = 0;
-  let logLines = 0;
+  const target = `http://127.0.0.1:${origin.ports.http}/x`;
+  const counted = new Map(variants.map((v) => [v.name, { lines: 0, bytes: 0, packets: 0 }]));
+  // A fresh daemon for every variant in every round: in an A/A run with one long-lived daemon per variant, the
+  // daemon started first kept ~6% more req/s than identical ones started after it, round after round. A new
+  // process each round turns that into noise the median absorbs.
+  const phase = async (v) => {
+    const port = await freePort();
+    const p = await startSluice({ yaml: v.yaml(port), port, core: PROXY_CORE, stdout: v.pipe ? 'pipe' : 'ignore' });
+    let lines = 0;
+    let bytes = 0;
+    // the reader a supervisor (systemd, docker) would be: drain the pipe, count what arrives
+    p.proc.stdout?.on('data', (d) => {
+      bytes += d.length;
+      for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++;
+    });
+    try {
+      const l0 = lines;
+      const b0 = bytes;
+      const k0 = packets;
+      const r = await wrkPhase({ proxy: p, port, target, connections: 50, seconds: Math.max(2, SECONDS / 2) }); // its 1 s warm-up is not counted
+      await sleep(300); // the last StatsD emit and log flush of the phase
+      const c = counted.get(v.name);
+      c.lines += lines - l0;
+      c.bytes += bytes - b0;
+      c.packets += v.name === 'logs+statsd on' ? packets - k0 : 0;
+      return r;
+    } finally {
+      await p.stop();
+    }
+  };
   try {
-    await withPeers(
-      [
-        async () => Object.assign(await startSluice({ yaml: offYaml, port: offPort, core: PROXY_CORE, profileDir: PROFILE_DIR && join(PROFILE_DIR, 'logging-off') }), { name: 'off' }),
-        async () => {
-          const p = await startSluice({ yaml: onYaml, port: onPort, core: PROXY_CORE, stdout: 'pipe', profileDir: PROFILE_DIR && join(PROFILE_DIR, 'logging-on') });
-          // the reader a supervisor (systemd, docker) would be: drain the pipe, count what arrives
-          p.proc.stdout.on('data', (d) => {
-            logBytes += d.length;
-            for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) logLines++;
-          });
-          return Object.assign(p, { name: 'on' });
-        },
-        async () => {
-          const p = await startSluice({ yaml: logYaml, port: logPort, core: PROXY_CORE, stdout: 'pipe' });
-          p.proc.stdout.on('data', () => {});
-          return Object.assign(p, { name: 'log' });
-        },
-        async () => Object.assign(await startSluice({ yaml: statYaml, port: statPort, core: PROXY_CORE }), { name: 'stat' }),
-      ],
-      async ([off, on, logOnly, statOnly]) => {
-        const target = `http://127.0.0.1:${origin.ports.http}/x`;
-        const variants = [
-          { name: 'logs+statsd off', proxy: off },
-          { name: 'logs+statsd on', proxy: on },
-          { name: 'task log only', proxy: logOnly },
-          { name: 'statsd only', proxy: statOnly },
-        ];
-        log('logging: interleaved rounds');
-        const linesBefore = logLines;
-        const packetsBefore = packets;
-        const res = await interleaved(variants, OVERHEAD_ROUNDS, (v) => wrkPhase({ proxy: v.proxy, port: v.proxy.port, target, connections: 50, seconds: Math.max(2, SECONDS / 2) }));
-        await sleep(500); // one more StatsD emit interval
-        const base = res[0].rps;
-        for (const r of res) {
-          const on = r.name === 'logs+statsd on';
-          rows.push({ bench: 'logging', target: r.name, ...r, vsBase: r.rps / base, cpuVsBase: r.cpuPer10k / res[0].cpuPer10k, logLines: on ? logLines - linesBefore : 0, logBytes: on ? logBytes : 0, statsdPackets: on ? packets - packetsBefore : 0 });
-        }
-      },
-    );
+    log('logging: interleaved rounds, a fresh daemon per variant and round');
+    const res = await interleaved(variants, OVERHEAD_ROUNDS, phase);
+    const base = res[0].rps;
+    for (const r of res) {
+      const c = counted.get(r.name);
+      const on = r.name === 'logs+statsd on';
+      rows.push({ bench: 'logging', target: r.name, ...r, vsBase: r.rps / base, cpuVsBase: r.cpuPer10k / res[0].cpuPer10k, logLines: on ? c.lines : 0, logBytes: on ? c.bytes : 0, statsdPackets: c.packets });
+    }
   } finally {
     udp.close();
   }

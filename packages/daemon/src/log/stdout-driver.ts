@@ -103,18 +103,20 @@ export class FdSink {
   get full(): boolean {
     return this.out.writableLength > MAX_QUEUED_BYTES || this.out.destroyed;
   }
-  /** Queue one line; returns its size in bytes. */
-  push(line: string): number {
+  /** Queue one line (with `addNewline`, its newline is added here); returns its size in bytes. */
+  push(line: string, addNewline = false): number {
     // a UTF-16 unit is at most 3 UTF-8 bytes: flush first unless the line surely fits
-    if (line.length * 3 > BATCH_BYTES - this.used) {
+    const most = line.length * 3 + (addNewline ? 1 : 0);
+    if (most > BATCH_BYTES - this.used) {
       this.flush();
-      if (line.length * 3 > BATCH_BYTES) {
-        const big = Buffer.from(line, 'utf8');
+      if (most > BATCH_BYTES) {
+        const big = Buffer.from(addNewline ? `${line}\n` : line, 'utf8');
         this.out.write(big);
         return big.length;
       }
     }
-    const n = this.batch.write(line, this.used, 'utf8');
+    let n = this.batch.write(line, this.used, 'utf8');
+    if (addNewline) this.batch[this.used + n++] = 0x0a;
     this.used += n;
     if (!this.timer) {
       this.timer = setTimeout(this.flush, FLUSH_INTERVAL_MS);
@@ -249,11 +251,13 @@ export class StdoutDriver extends DriverTransport implements TaskLineWriter {
     const kind = taskKindOf(t);
     let f = this.formatters.get(kind);
     if (!f) this.formatters.set(kind, (f = compileFormatter(kind, common)));
-    let line = msg + f(t, totalMs);
+    const head = `${formatStdoutTime(Date.now())} ${LEVEL_SHORT.info} `;
+    let line = head + msg + f(t, totalMs);
     // CR/LF can only come from values (client-supplied uri, user agent, user, host, error text): one scan of
-    // the whole line instead of one per value, and the escape applied to the line escapes exactly the values
-    if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) line = valueText(line);
-    const bytes = this.sink.push(`${formatStdoutTime(Date.now())} ${LEVEL_SHORT.info} ${line}\n`);
+    // the whole line instead of one per value, and the escape applied to the line escapes exactly the values.
+    // The scan flattens the line once, and it is pushed as it is, so it is not copied again before encoding.
+    if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) line = head + valueText(line.slice(head.length));
+    const bytes = this.sink.push(line, true);
     this.stats.pass++;
     this.stats.passBytes += bytes;
   }
