@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  curl, rawExchange, tcpConnect, startDaemon, startEchoServer, startOrigin, type DaemonHandle, type Origin,
+  curl, rawExchange, readUntil, tcpConnect, startDaemon, startEchoServer, startOrigin, type DaemonHandle, type Origin,
 } from '@sluice/testkit';
 import { dynamicUsers, mainYaml, TOOR_FAST } from './config.js';
 
@@ -191,6 +192,50 @@ describe('user_auth', () => {
     const log = await d.waitForLog((l) => l.fields.user === 'short_uri');
     assert.equal(log.fields.uri, url.slice(0, 24));
   });
+
+  // The upload half of the same limit inside tunnels: the relay takes the client socket over from the
+  // request parser, and the limit installed under it at authentication must survive that.
+  for (const via of ['http_proxy CONNECT', 'SOCKS5'] as const) {
+    it(`tcp_sock_speed_limit slows an upload through a ${via} tunnel`, async () => {
+      let received = 0;
+      let doneAt = 0;
+      const n = 192 * 1024;
+      const sink = createServer((c) => c.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received >= n && !doneAt) doneAt = Date.now();
+      }));
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+      const sinkPort = (sink.address() as AddressInfo).port;
+      const s = await tcpConnect(via === 'SOCKS5' ? await d.port('socks') : port);
+      try {
+        if (via === 'SOCKS5') {
+          s.write(Buffer.from([5, 1, 2]));
+          await readUntil(s, (b) => b.length >= 2);
+          s.removeAllListeners('data');
+          s.write(Buffer.concat([Buffer.from([1, 4]), Buffer.from('slow'), Buffer.from([1]), Buffer.from('x')]));
+          assert.equal((await readUntil(s, (b) => b.length >= 2))[1], 0, 'RFC 1929 auth accepted');
+          s.removeAllListeners('data');
+          s.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sinkPort >> 8, sinkPort & 0xff]));
+          assert.equal((await readUntil(s, (b) => b.length >= 10))[1], 0, 'SOCKS5 CONNECT succeeded');
+        } else {
+          const auth = Buffer.from('slow:x').toString('base64');
+          s.write(`CONNECT 127.0.0.1:${sinkPort} HTTP/1.1\r\nHost: 127.0.0.1:${sinkPort}\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`);
+          const head = (await readUntil(s, (b) => b.includes('\r\n\r\n'))).toString('latin1');
+          assert.match(head, /^HTTP\/1\.1 200 /);
+        }
+        s.removeAllListeners('data');
+        const t0 = Date.now();
+        s.write(Buffer.alloc(n, 0x61));
+        for (let i = 0; i < 150 && !doneAt; i++) await sleep(50);
+        assert.ok(doneAt, `the sink got ${received} of ${n} bytes`);
+        // 192 KiB at 64 KiB/s: about 3 s; unthrottled it is a few ms
+        assert.ok(doneAt - t0 >= 1800, `uploaded in ${doneAt - t0}ms`);
+      } finally {
+        s.destroy();
+        sink.close();
+      }
+    });
+  }
 
   it('tcp_sock_speed_limit slows a download (16 KiB per 256 ms slice)', async () => {
     const n = 256 * 1024;

@@ -127,6 +127,14 @@ export abstract class HttpConnection<S extends HttpConnectionServer, X extends H
     s.resume();
   }
 
+  /**
+   * Stop parsing what the client sends (its socket goes to a tunnel relay). Only this connection's own reader
+   * is removed: a user's speed limit reads the same 'data' events from beneath (limit/socket-throttle.ts).
+   */
+  detachReader(): void {
+    this.socket.off('data', this.onData);
+  }
+
   /** Resume reading the client unless the speed limit holds it paused. */
   resumeReading(): void {
     if (!this.upThrottle?.blocked) this.socket.resume();

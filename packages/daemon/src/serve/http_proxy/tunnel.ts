@@ -68,7 +68,7 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   }
   task.stage = 'Connected';
   const client = conn.socket;
-  client.removeAllListeners('data');
+  conn.detachReader();
   client.removeAllListeners('end');
   client.removeAllListeners('drain');
   client.removeAllListeners('close');

@@ -73,6 +73,14 @@ export class SocksConnection implements AliveWork {
     s.resume();
   }
 
+  /**
+   * Stop parsing what the client sends (its socket goes to a relay). Only this connection's own reader is
+   * removed: a user's speed limit reads the same 'data' events from beneath (limit/socket-throttle.ts).
+   */
+  detachReader(): void {
+    this.socket.off('data', this.onData);
+  }
+
   /** Replies during negotiation (counted for the task log). */
   write(b: Buffer): void {
     this.negotiationWritten += b.length;

@@ -84,7 +84,7 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
     return fail(new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during connect'), false);
   }
   task.stage = 'Connected';
-  client.removeAllListeners('data');
+  conn.detachReader();
   client.removeAllListeners('end');
   client.removeAllListeners('error');
   client.removeAllListeners('close');
