@@ -45,22 +45,25 @@ export function createDriver(spec: DriverSpec, stats: LoggerStats, role: LoggerR
 }
 
 /**
- * Finish records waiting for the end of the event-loop turn, four slots each: logger, task, total ms, message.
+ * Finish records waiting to be written, four slots each: logger, task, total ms, message.
  *
  * Formatting a record is ~40 short steps (a getter, a value format, a concatenation per field). Done one
  * record at a time between the socket work of each request, it ran with cold caches and cost about twice
  * what the same formatting costs in a loop: with a task log to stdout, keep-alive requests/s dropped to
- * 0.83-0.85x of the same daemon without one. Formatting all the records a turn finished together, right
- * after its I/O (setImmediate), brought that to 0.91-0.94x. The tasks wait at most that one turn, so they
- * are still young when collected, and their values are the ones they finished with: nothing changes a
- * finished task.
+ * 0.83-0.85x of the same daemon without one. Formatting the records of the last few milliseconds together
+ * brought that to ~0.91x (at the end of each event-loop turn) and ~0.92x (every FLUSH_MS, measured with
+ * bench/log-probe.mjs). The tasks wait at most that long, so most are still young when collected, and their
+ * values are the ones they finished with: nothing changes a finished task. MAX_WAITING bounds the queue.
  */
+const FLUSH_MS = 5;
+const MAX_WAITING = 512;
 const finishedTasks: Array<Logger | TaskContext | number | string> = [];
-let flushScheduled = false;
+let flushTimer: NodeJS.Timeout | undefined;
 
 /** Write every finish record queued so far (also called before the drivers close). */
 export function flushFinishedTasks(): void {
-  flushScheduled = false;
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
   try {
     for (let i = 0; i < finishedTasks.length; i += 4) {
       (finishedTasks[i] as Logger).writeTask(finishedTasks[i + 1] as TaskContext, finishedTasks[i + 2] as number, finishedTasks[i + 3] as string);
@@ -92,7 +95,7 @@ export class Logger {
   }
 
   /**
-   * The finish record of a task, written at the end of this event-loop turn (see finishedTasks below). A
+   * The finish record of a task, written within FLUSH_MS with the others finished meanwhile (see above). A
    * driver that can format straight from the task (stdout) does so without building the field list; every
    * other driver gets the generic record.
    */
@@ -103,9 +106,11 @@ export class Logger {
       return;
     }
     finishedTasks.push(this, t, totalMs, msg);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushFinishedTasks);
+    if (finishedTasks.length >= MAX_WAITING * 4) {
+      flushFinishedTasks();
+    } else if (!flushTimer) {
+      flushTimer = setTimeout(flushFinishedTasks, FLUSH_MS);
+      flushTimer.unref();
     }
   }
 
