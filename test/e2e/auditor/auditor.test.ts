@@ -136,6 +136,11 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: never
+  - name: undefined_auditor
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: nowhere
 `;
 
 /**
@@ -285,6 +290,21 @@ describe('auditor', () => {
     assert.match(got.toString(), /hello$/);
     const task = await d.waitForTask((r) => r.fields.server_name === 'sampled_out');
     assert.equal(inspects(d, task.fields.task_id!).length, 0);
+  });
+
+  it('a server naming an auditor that is not defined is audited by a default one of that name (as g3)', async () => {
+    await d.waitForStderr(/auditor 'nowhere' does not exist/);
+    const port = await d.port('undefined_auditor');
+    const { socket } = await connectTunnel(port, `127.0.0.1:${origin.port}`);
+    socket.write(`GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match((await closed(socket)).toString(), /hello$/);
+    const task = await d.waitForTask((r) => r.fields.server_name === 'undefined_auditor');
+    const ins = inspects(d, task.fields.task_id!);
+    assert.equal(ins.length, 1, 'protocol inspection with the defaults');
+    assert.equal(ins[0]!.fields.auditor_name, 'nowhere');
+    assert.equal(ins[0]!.fields.protocol, 'http_1');
+    const fwd = intercepts(d, task.fields.task_id!).filter((r) => r.fields.intercept_type === 'HttpForward');
+    assert.deepEqual(fwd.map((r) => r.fields.uri), ['/hello']);
   });
 
   it('socks_proxy: an SSH server banner (server speaks first) is detected as ssh and relayed', async () => {

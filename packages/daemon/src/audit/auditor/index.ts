@@ -67,7 +67,8 @@ tcp_stream, tls_stream, sni_proxy), or of the tasks a \`comply_audit\` escaper c
 Which tasks: without a user group on the server, the auditor's \`task_audit_ratio\` decides; with users, the
 user's \`audit.enable_protocol_inspection\` must be true and the user's \`task_audit_ratio\` (else the
 auditor's) decides (see [users.md](../users.md#audit)). A task that is not audited is relayed as if the server
-had no auditor.
+had no auditor. A name that no auditor has gets, as in g3, an auditor with every default (inspection on g3's
+portmaps, no TLS interception, ratio 1); \`sluice -t\` warns about it.
 
 What happens to an audited tunnel, in g3's order:
 
