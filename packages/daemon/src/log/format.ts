@@ -29,11 +29,24 @@ function pad3(n: number): string {
  * finished HTTP task prints up to seven durations.
  */
 export function formatDuration(ms: number): string {
+  return formatDurationIn(ms, 'µs');
+}
+
+/**
+ * formatDuration with the microsecond unit already UTF-8 encoded, one byte per char (`\u00c2\u00b5s`), for a
+ * line that is written with the latin1 encoding: its bytes are then exactly the UTF-8 of `µs`.
+ */
+export const MICROS_UTF8_BYTES = '\u00c2\u00b5s';
+export function formatDurationUtf8Bytes(ms: number): string {
+  return formatDurationIn(ms, MICROS_UTF8_BYTES);
+}
+
+function formatDurationIn(ms: number, micros: string): string {
   const ns = Math.round(ms * 1e6);
   // the unit is picked before rounding to 3 decimals, as Rust does: 999.9996ms prints as 1000.000ms
   if (ns >= 1e9) return fixed3(Math.round(ns / 1e6), 's');
   if (ns >= 1e6) return fixed3(Math.round(ns / 1e3), 'ms');
-  if (ns >= 1e3) return fixed3(ns, 'µs');
+  if (ns >= 1e3) return fixed3(ns, micros);
   return `${ns}ns`;
 }
 

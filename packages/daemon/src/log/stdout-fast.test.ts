@@ -1,7 +1,7 @@
 /**
- * The stdout driver's fast path (task fields written as bytes straight into the batch buffer) must produce
- * exactly the bytes the generic path (taskLogFields → record → formatStdoutLine → UTF-8) produces, for every
- * task kind and for values that need escaping or multi-byte UTF-8.
+ * The stdout driver's fast path (a compiled formatter per task class; ASCII lines with µs durations written
+ * as latin1 bytes) must produce exactly the bytes the generic path (taskLogFields → record → formatStdoutLine →
+ * UTF-8) produces, for every task kind and for values that need escaping or multi-byte UTF-8.
  */
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -63,6 +63,16 @@ describe('stdout fast path', () => {
       t.method = 'GET'; t.uri = 'ftp://h/p'; t.rspStatus = 200; t.ftpC.peerAddr = '127.0.0.1:21'; t.ftpC.connectTries = 1; t.ftpDRdBytes = 99;
       return t;
     }],
+    ['µs durations only (the latin1 path)', () => {
+      const t = httpTask();
+      t.durReqSendHdr = 0.000_5; t.durReqSendAll = 0.25; t.pipelineWait = 999.999_6; t.tcpConnectSpend = 1_500;
+      return t;
+    }],
+    ['a non-ASCII server and escaper name with µs durations', () => {
+      const t = new HttpForwardTask('HttpForward', 'pr\u00f8xy', 'HttpProxy', '127.0.0.1:5000', '127.0.0.1:3128');
+      t.escaper = '\u76f4\u8fde'; t.waitTime = 0.05; t.method = 'GET'; t.uri = 'http://h/';
+      return t;
+    }],
     ['non-ASCII, CR/LF, surrogates', () => {
       const t = httpTask();
       t.uri = 'http://example.com/caf\u00e9/\u4e2d\u6587?q=\r\nx'; // Latin-1, CJK, CR LF
@@ -82,6 +92,13 @@ describe('stdout fast path', () => {
       assert.equal(got.passBytes, want.length, 'logger.traffic.pass counts bytes');
     });
   }
+  it('an error message with non-ASCII text takes the UTF-8 path, with the same bytes', async () => {
+    const t = httpTask();
+    t.error = new SluiceError('UPSTREAM_CONNECT_REFUSED', 'caf\u00e9 refus\u00e9');
+    const msg = `${t.error.code}: ${t.error.message}`;
+    assert.deepEqual(stripTime((await fast(t, 0.3, msg)).line), stripTime(generic(t, 0.3, msg)));
+  });
+
   it('formats a line too long for the batch room as a string, with the same bytes', async () => {
     const t = httpTask();
     t.uri = `http://example.com/${'a'.repeat(20_000)}`;

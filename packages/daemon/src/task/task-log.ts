@@ -21,7 +21,14 @@ export type TaskFieldGetter = (t: TaskContext, totalMs: number) => LogValue | un
  * Formatters use it to skip, per class, the getters that can only return undefined.
  */
 export type TaskKind = 'http' | 'ftp' | 'udp' | 'plain';
-export type TaskField = readonly [key: string, get: TaskFieldGetter, scope?: readonly TaskKind[]];
+/** A duration field's value in milliseconds (formatted by `get`, or by a driver with its own duration format). */
+export type TaskDurationGetter = (t: TaskContext, totalMs: number) => number | undefined;
+export type TaskField = readonly [key: string, get: TaskFieldGetter, scope?: readonly TaskKind[], durationMs?: TaskDurationGetter];
+
+/** A duration field: g3's Duration format, zero and unset left out. */
+function durField(key: string, ms: TaskDurationGetter, scope?: readonly TaskKind[]): TaskField {
+  return [key, (t, total) => dur(ms(t, total)), scope, ms];
+}
 
 export function taskKindOf(t: TaskContext): TaskKind {
   if (t instanceof HttpForwardTask) return 'http';
@@ -73,30 +80,30 @@ export const TASK_FIELDS: ReadonlyArray<TaskField> = [
   ['next_bound_addr', (t) => str(t.nextBoundAddr)],
   ['next_peer_addr', (t) => str(t.nextPeerAddr)],
   ['tcp_connect_tries', (t) => t.tcpConnectTries],
-  ['tcp_connect_spend', (t) => dur(t.tcpConnectSpend)],
+  durField('tcp_connect_spend', (t) => t.tcpConnectSpend),
   ['reason', (t) => t.reason ?? t.error?.reason ?? 'Finished'],
   ['ftp_c_bound_addr', (t) => str(ftpOf(t)?.ftpC.boundAddr), FTP],
   ['ftp_c_peer_addr', (t) => str(ftpOf(t)?.ftpC.peerAddr), FTP],
   ['ftp_c_connect_tries', (t) => { const n = ftpOf(t)?.ftpC.connectTries; return n ? n : undefined; }, FTP],
-  ['ftp_c_connect_spend', (t) => dur(ftpOf(t)?.ftpC.connectSpend), FTP],
+  durField('ftp_c_connect_spend', (t) => ftpOf(t)?.ftpC.connectSpend, FTP),
   ['ftp_d_bound_addr', (t) => str(ftpOf(t)?.ftpD.boundAddr), FTP],
   ['ftp_d_peer_addr', (t) => str(ftpOf(t)?.ftpD.peerAddr), FTP],
   ['ftp_d_connect_tries', (t) => { const n = ftpOf(t)?.ftpD.connectTries; return n ? n : undefined; }, FTP],
-  ['ftp_d_connect_spend', (t) => dur(ftpOf(t)?.ftpD.connectSpend), FTP],
-  ['pipeline_wait', (t) => dur(httpOf(t)?.pipelineWait), HTTP],
+  durField('ftp_d_connect_spend', (t) => ftpOf(t)?.ftpD.connectSpend, FTP),
+  durField('pipeline_wait', (t) => httpOf(t)?.pipelineWait, HTTP),
   ['reuse_connection', (t) => httpOf(t)?.reuseConnection, HTTP],
   ['method', (t) => str(reqOf(t)?.method), REQ],
   ['uri', (t) => str(reqOf(t)?.uri), REQ],
   ['user_agent', (t) => str(reqOf(t)?.userAgent), REQ],
   ['rsp_status', (t) => { const h = httpOf(t); return h ? (h.rspStatus ?? 0) : ftpOf(t)?.rspStatus; }, REQ],
   ['origin_status', (t) => { const h = httpOf(t); return h ? (h.originStatus ?? 0) : undefined; }, HTTP],
-  ['wait_time', (t) => dur(t.waitTime)],
-  ['ready_time', (t) => dur(t.readyTime)],
-  ['dur_req_send_hdr', (t) => dur(httpOf(t)?.durReqSendHdr), HTTP],
-  ['dur_req_send_all', (t) => dur(httpOf(t)?.durReqSendAll), HTTP],
-  ['dur_rsp_recv_hdr', (t) => dur(httpOf(t)?.durRspRecvHdr), HTTP],
-  ['dur_rsp_recv_all', (t) => dur(httpOf(t)?.durRspRecvAll), HTTP],
-  ['total_time', (_t, total) => dur(total)],
+  durField('wait_time', (t) => t.waitTime),
+  durField('ready_time', (t) => t.readyTime),
+  durField('dur_req_send_hdr', (t) => httpOf(t)?.durReqSendHdr, HTTP),
+  durField('dur_req_send_all', (t) => httpOf(t)?.durReqSendAll, HTTP),
+  durField('dur_rsp_recv_hdr', (t) => httpOf(t)?.durRspRecvHdr, HTTP),
+  durField('dur_rsp_recv_all', (t) => httpOf(t)?.durRspRecvAll, HTTP),
+  durField('total_time', (_t, total) => total),
   ['tcp_server_addr', (t) => str(udpOf(t)?.tcpServerAddr), UDP],
   ['tcp_client_addr', (t) => str(udpOf(t)?.tcpClientAddr), UDP],
   ['udp_listen_addr', (t) => str(udpOf(t)?.udpServerAddr), UDP],
