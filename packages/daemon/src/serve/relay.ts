@@ -43,6 +43,11 @@ const OWN_BUFFER_AFTER = 256 * 1024;
 const OWN_BUFFER_BYTES = 128 * 1024;
 /** What a busy direction shrinks to once the whole tunnel has been quiet for an idle check interval. */
 const QUIET_BUFFER_BYTES = 2 * 1024;
+/**
+ * Each shrink stacks one small read listener on the socket's handle (freed with the socket), so a tunnel that
+ * goes busy and quiet over and over shrinks this many times and then keeps its buffer.
+ */
+const MAX_SHRINKS = 16;
 
 /**
  * One direction of a relay: reads `from`, writes `to`. It starts on Node's default reads ('data' events) and,
@@ -60,6 +65,7 @@ class Flow {
   private plainBytes = 0;
   /** the buffer `from` reads into, once it has one */
   private own: Buffer | null = null;
+  private shrinks = 0;
 
   constructor(
     readonly from: Socket,
@@ -115,9 +121,12 @@ class Flow {
 
   /** The tunnel was quiet for a whole idle check interval: give the large buffer back. */
   shrink(): void {
-    if (!this.own || this.own.length <= QUIET_BUFFER_BYTES || this.backpressured) return;
+    if (!this.own || this.own.length <= QUIET_BUFFER_BYTES || this.backpressured || this.shrinks >= MAX_SHRINKS) return;
     const small = Buffer.allocUnsafeSlow(QUIET_BUFFER_BYTES);
-    if (replaceOwnBuffer(this.from, small)) this.own = small;
+    if (replaceOwnBuffer(this.from, small)) {
+      this.own = small;
+      this.shrinks++;
+    }
   }
 }
 
