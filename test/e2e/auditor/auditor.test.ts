@@ -75,6 +75,11 @@ user_group:
           task_audit_ratio: 0
       - name: noaudit
         token: null
+      - name: shorturi
+        token: null
+        log_uri_max_chars: 12
+        audit:
+          enable_protocol_inspection: true
 server:
   - name: http
     type: http_proxy
@@ -404,6 +409,15 @@ describe('auditor', () => {
       const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === user);
       assert.equal(inspects(d, task.fields.task_id!).length, 0, `${user}: no Inspect record`);
     }
+  });
+
+  it('a user\'s log_uri_max_chars replaces the auditor\'s in the HttpForward interception record (as g3)', async () => {
+    const s = await socks5(await d.port('socks'), 'shorturi', '127.0.0.1', origin.port);
+    s.write(`GET /hello?and-a-long-query HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match((await closed(s)).toString(), /hello$/);
+    const task = await d.waitForTask((r) => r.fields.server_name === 'socks' && r.fields.user === 'shorturi');
+    const fwd = intercepts(d, task.fields.task_id!).filter((r) => r.fields.intercept_type === 'HttpForward');
+    assert.deepEqual(fwd.map((r) => r.fields.uri), ['/hello?and-a']);
   });
 
   it('comply_audit: only the host routed through it is inspected by its auditor', async () => {

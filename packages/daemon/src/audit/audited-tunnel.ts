@@ -321,6 +321,11 @@ export class AuditedTunnel implements TunnelControl {
     throttleSocket(this.a.client, up, down);
   }
 
+  /** g3: a user's log_uri_max_chars wins over the auditor's */
+  private get logUriMaxChars(): number {
+    return this.a.task.userLogUriMaxChars ?? this.cfg.logUriMaxChars;
+  }
+
   private interceptH1(cData: Buffer, uData: Buffer): void {
     this.throttleClient();
     const h1 = new H1Interceptor({
@@ -332,6 +337,7 @@ export class AuditedTunnel implements TunnelControl {
       stats: this.a.stats,
       depth: this.depth,
       target: this.a.target,
+      logUriMaxChars: this.logUriMaxChars,
     }, (o) => this.afterH1(o));
     this.current = h1;
     if (uData.length) this.toClient(uData);
@@ -514,7 +520,7 @@ export class AuditedTunnel implements TunnelControl {
       log: (fields, msg) => auditor.log.log('Intercept', [['auditor_name', auditor.name], ...fields], msg),
       taskId: task.id,
       depth: this.depth,
-      logUriMaxChars: this.cfg.logUriMaxChars,
+      logUriMaxChars: this.logUriMaxChars,
       signal: quit.signal,
     }).then((summary) => {
       if (quit.signal.aborted) return this.end({ reason: 'CanceledAsServerQuit' });

@@ -208,6 +208,7 @@ export function authorizeTask(
   user.aliveRequests++;
   task.userResolve = user.overridesFor(site);
   task.userAudit = c.audit ?? DEFAULT_USER_AUDIT;
+  task.userLogUriMaxChars = c.logUriMaxChars;
   // g3: the user's egress_path_id_map replaces what the client chose (its selection header)
   if (user.egressPath) {
     const own = task.egressPath;

@@ -66,6 +66,8 @@ export class TaskContext {
   userResolve: import('../auth/task-user.js').UserResolveOverrides | undefined;
   /** the authenticated user's `audit` block (set with the user; g3's defaults when the user has none) */
   userAudit: import('../auth/user-audit.js').UserAuditConfig | undefined;
+  /** the authenticated user's log_uri_max_chars: replaces the auditor's in interception records, as in g3 */
+  userLogUriMaxChars: number | undefined;
   /** the auditor a comply_audit escaper put in place of the server's for this task */
   auditor: string | undefined;
   /** called once as the task finishes, before its log line (per-user counters, log_rate_limit) */

@@ -24,7 +24,7 @@ export const AUDITOR_FIELDS: Record<string, FieldSchema> = {
   ...TLS_INTERCEPTION_FIELDS,
   tls_ticketer: tlsTicketerField,
   tls_stream_dump: { description: 'Send the cleartext of intercepted TLS streams to a Wireshark udpdump listener as exported PDUs: a peer address, or `{peer (default 127.0.0.1:5555), socket_buffer, misc_opts, packet_size (1480), client_side (false)}`.', anyOf: [{ type: 'object' }, { type: 'string' }, { type: 'null' }] },
-  log_uri_max_chars: int('URIs in Intercept records are cut to this many characters (default 1024).', { minimum: 0 }),
+  log_uri_max_chars: int("URIs in Intercept records are cut to this many characters (default 1024); a task user's own log_uri_max_chars wins, as in g3.", { minimum: 0 }),
   h1_interception: map('HTTP/1.x interception: `pipeline_size` (10; sluice forwards one request at a time and reads no request ahead of its response, so any value behaves as 1), `pipeline_read_idle_timeout` (5min), `req_header_recv_timeout` (30s), `rsp_header_recv_timeout` (60s), ' +
     '`req_header_max_size` (64KiB), `rsp_header_max_size` (64KiB), `body_line_max_length` (8192), `steal_forwarded_for` (false: remove Forwarded and X-Forwarded-For).'),
   h2_inspect_policy: policy('HTTP/2 (prior knowledge) streams'),

@@ -30,6 +30,8 @@ export interface H1Context {
   /** the inspection depth of this HTTP/1 layer */
   depth: number;
   target: Upstream;
+  /** URI length in the records: the task user's log_uri_max_chars, else the auditor's */
+  logUriMaxChars: number;
 }
 
 export type H1Outcome =
@@ -413,7 +415,7 @@ export class H1Interceptor {
       if (this.c.config.websocketPolicy.actionFor(this.c.target.host) === 'intercept') {
         logIntercept(this.c.auditor, this.c.task, this.c.depth, 'H1Websocket', [
           ['upstream', formatUpstream(this.c.target)],
-          ['ws_resource_name', logUri(ex.req.target, this.c.config.logUriMaxChars)],
+          ['ws_resource_name', logUri(ex.req.target, this.c.logUriMaxChars)],
           ['ws_origin', header(ex.req.headers, 'origin')],
           ['ws_sub_protocol', header(ex.rsp!.headers, 'sec-websocket-protocol')],
           ['ws_version', header(ex.req.headers, 'sec-websocket-version')],
@@ -457,7 +459,7 @@ export class H1Interceptor {
       ] : []),
       ['received_at', formatTimestamp(ex.receivedWall)],
       ['method', ex.req.method],
-      ['uri', logUri(ex.req.target, this.c.config.logUriMaxChars)],
+      ['uri', logUri(ex.req.target, this.c.logUriMaxChars)],
       ['host', header(ex.req.headers, 'host')],
       ['rsp_status', status],
       ['origin_status', status],
