@@ -582,7 +582,7 @@ describe('auditor with TLS interception', () => {
     origin = createHttpsServer({ key: originPki.key, cert: originPki.cert }, (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`tls ${req.url}`);
+      res.end(req.url === '/big' ? Buffer.alloc(200 * 1024, 0x62) : `tls ${req.url}`);
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
     originPort = (origin.address() as { port: number }).port;
@@ -619,6 +619,15 @@ server:
     listen: 127.0.0.1:0
     escaper: direct
     auditor: mitm
+  - name: slowtls
+    type: http_proxy
+    listen: 127.0.0.1:0
+    escaper: direct
+    auditor: mitm
+    tcp_sock_speed_limit:
+      shift_millis: 7
+      upload: 1048576
+      download: 12800
   - name: tlsstream
     type: tls_stream
     listen: 127.0.0.1:0
@@ -650,6 +659,19 @@ server:
     await new Promise<void>((r) => (h2origin ? h2origin.close(() => r()) : r()));
     if (originPki) removePki(originPki);
     if (mitmPki) removePki(mitmPki);
+  });
+
+  it('the server\'s tcp_sock_speed_limit holds inside intercepted TLS (100 KiB/s download)', async () => {
+    const port = await d.port('slowtls');
+    const t0 = Date.now();
+    const r = await curl(['-sS', '--http1.1', '-x', `http://127.0.0.1:${port}`,
+      '--cacert', mitmPki.files.caCert, `https://127.0.0.1:${originPort}/big`], 20_000);
+    const took = Date.now() - t0;
+    assert.equal(r.status, 200, r.stderr);
+    assert.equal(r.body.length, 200 * 1024, 'the whole body');
+    assert.ok(took >= 1500, `200 KiB at 100 KiB/s took ${took}ms`);
+    const task = await d.waitForTask((l) => l.fields.server_name === 'slowtls');
+    assert.equal(intercepts(d, task.fields.task_id!).filter((l) => l.fields.intercept_type === 'HttpForward').length, 1);
   });
 
   it('curl https through CONNECT, trusting the interception CA: TlsHandshake, Inspect at depth 2, two HttpForward records', async () => {

@@ -72,7 +72,8 @@ export class AuditedTunnel implements TunnelControl {
   /** stops the inspection in progress (its timers and listeners) when the task ends meanwhile */
   private cancelInspect: (() => void) | null = null;
   /** the server's tcp_sock_speed_limit was put under the client socket (for interceptors that read it themselves) */
-  private clientThrottled = false;
+  /** the client-side socket the speed limit is installed beneath (throttleClient) */
+  private throttledClient: Socket | null = null;
   private readonly tlsInterceptor;
 
   constructor(private readonly a: AuditedTunnelArgs) {
@@ -290,7 +291,7 @@ export class AuditedTunnel implements TunnelControl {
     const { task, stats } = this.a;
     const relay = new Relay(client, upstream, task, stats, (end) => {
       this.end({ reason: RELAY_END_REASON[end] });
-    }, this.clientThrottled ? null : this.a.limit);
+    }, this.throttledClient === client ? null : this.a.limit);
     const depth = this.depth;
     client.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'ClientShutdown']]));
     upstream.once('end', () => logIntercept(this.a.auditor, task, depth, 'TransitUnknown', [['inspect_status', status], ['task_event', 'UpstreamShutdown']]));
@@ -311,14 +312,15 @@ export class AuditedTunnel implements TunnelControl {
 
   /**
    * The server's per-connection speed limit for interceptors, which read and write the client socket
-   * themselves: installed beneath the plain client socket once (a TLS layer reads its socket natively, so
-   * intercepted TLS is not limited by it).
+   * themselves: installed beneath the socket they use, once per socket. Inside intercepted TLS that is the
+   * cleartext TLS socket (the TLS layer reads and writes the raw socket natively, past a limit on it), so
+   * there the limit counts cleartext bytes.
    */
   private throttleClient(): void {
-    if (this.clientThrottled || this.inTls || !this.a.limit?.enabled) return;
-    this.clientThrottled = true;
+    if (this.throttledClient === this.client || !this.a.limit?.enabled) return;
+    this.throttledClient = this.client;
     const { up, down } = sliceBudgets(this.a.limit);
-    throttleSocket(this.a.client, up, down);
+    throttleSocket(this.client, up, down);
   }
 
   /** g3: a user's log_uri_max_chars wins over the auditor's */

@@ -118,6 +118,14 @@ function throttleWrites(socket: Socket, budget: ByteBudget): void {
     }
     return false;
   } as Socket['write'];
+  // While the budget is used up, the socket's own 'drain' must not reach the writer: a TLS socket, whose
+  // writes complete a moment later, emits one right after almost every write and would let the writer run on
+  // at full speed. The budget's timer emits 'drain' when it is back (or the socket's own comes after it).
+  const emit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = function throttledEmit(this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'drain' && drainTimer) return false;
+    return emit.call(this, event, ...args);
+  } as Socket['emit'];
   socket.once('close', () => clearTimeout(drainTimer));
 }
 
