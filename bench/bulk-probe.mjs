@@ -3,23 +3,17 @@
 // Both proxies run on core 1 (see bench/README.md); the clients and the origin on the caller's core.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bulkDownload, tunnelRate } from './lib/clients.mjs';
+import { startOrigin } from './lib/origin-process.mjs';
 import { sluiceYaml, startSluice, startSquid, startDante } from './lib/peers.mjs';
 import { cpuSeconds, freePort } from './lib/proc.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const kind = process.argv[2] ?? 'connect';
 const rounds = Math.max(1, Math.min(20, Number(process.argv[3] ?? 3)));
 if (process.env.PERF) mkdirSync('/tmp/exp', { recursive: true });
 const io = (pid) => Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]));
 
-const origin = await new Promise((res) => {
-  const p = spawn(process.execPath, [join(HERE, 'lib/origin.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  p.stdout.on('data', (d) => { buf += d; const nl = buf.indexOf('\n'); if (nl >= 0) res({ p, ports: JSON.parse(buf.slice(0, nl)) }); });
-});
+const origin = await startOrigin();
 const port = await freePort();
 const server = kind === 'connect'
   ? [`  - name: http`, '    type: http_proxy', `    listen: 127.0.0.1:${port}`, '    escaper: direct']
@@ -44,5 +38,5 @@ try {
     }
   }
 } finally {
-  await sl.stop(); await peer.stop(); origin.p.stdin.end();
+  await sl.stop(); await peer.stop(); origin.stop();
 }

@@ -4,22 +4,16 @@
 // TIME-WAIT sockets from one do not starve the next of ports.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tunnelRate } from './lib/clients.mjs';
+import { startOrigin } from './lib/origin-process.mjs';
 import { sluiceYaml, startMicrosocks, startSluice, startSquid } from './lib/peers.mjs';
 import { cpuSeconds, freePort, sleep } from './lib/proc.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const kind = process.argv[2] ?? 'socks';
 const rounds = Math.max(1, Math.min(10, Number(process.argv[3] ?? 2)));
 if (process.env.PERF) mkdirSync('/tmp/exp', { recursive: true });
 
-const origin = await new Promise((res) => {
-  const p = spawn(process.execPath, [join(HERE, 'lib/origin.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  p.stdout.on('data', (d) => { buf += d; const nl = buf.indexOf('\n'); if (nl >= 0) res({ p, ports: JSON.parse(buf.slice(0, nl)) }); });
-});
+const origin = await startOrigin();
 const port = await freePort();
 const server = kind === 'connect'
   ? ['  - name: http', '    type: http_proxy', `    listen: 127.0.0.1:${port}`, '    escaper: direct']
@@ -42,5 +36,5 @@ try {
   }
 } finally {
   await Promise.all([sl.stop(), peer.stop()]);
-  origin.p.stdin.end();
+  origin.stop();
 }

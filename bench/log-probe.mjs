@@ -6,13 +6,11 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startOrigin } from './lib/origin-process.mjs';
 import { sluiceYaml, startSluice } from './lib/peers.mjs';
 import { freePort } from './lib/proc.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const rounds = Math.max(1, Math.min(20, Number(process.argv[2] ?? 4)));
 const seconds = Math.max(1, Math.min(30, Number(process.argv[3] ?? 3)));
 if (process.env.PERF) mkdirSync('/tmp/exp', { recursive: true });
@@ -32,11 +30,7 @@ function threadCpu(pid) {
   return { main, other };
 }
 
-const origin = await new Promise((res) => {
-  const p = spawn(process.execPath, [join(HERE, 'lib/origin.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let buf = '';
-  p.stdout.on('data', (d) => { buf += d; const nl = buf.indexOf('\n'); if (nl >= 0) res({ p, ports: JSON.parse(buf.slice(0, nl)) }); });
-});
+const origin = await startOrigin();
 const udp = createSocket('udp4');
 await new Promise((r) => udp.bind(0, '127.0.0.1', r));
 udp.on('message', () => {});
@@ -65,6 +59,6 @@ try {
   console.log(`log lines seen: ${lines}`);
 } finally {
   await Promise.all([off.stop(), on.stop()]);
-  origin.p.stdin.end();
+  origin.stop();
   udp.close();
 }

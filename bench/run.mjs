@@ -7,7 +7,7 @@
 //   node bench/run.mjs [--seconds 4] [--only http,connect,bulk,idle,socks,auth,logging,chain]
 //                      [--idle 5000] [--profile] [--out bench/results/NAME.json] [--markdown]
 //                      [--sluice path/to/packages/daemon/dist/bin/sluice.js]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulkDownload, closeAll, openIdle, tunnelRate } from './lib/clients.mjs';
+import { startOrigin } from './lib/origin-process.mjs';
 import {
   SLUICE_BIN,
   checkSluiceConfig,
@@ -75,24 +76,6 @@ if (!existsSync(SLUICE_BIN)) {
   process.exit(1);
 }
 
-// ---------- origin ----------
-
-function startOrigin() {
-  const p = spawn(process.execPath, [join(HERE, 'lib/origin.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error('origin did not start')), 10_000);
-    p.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(t);
-        resolve({ proc: p, pid: p.pid, ports: JSON.parse(buf.slice(0, nl)), stop: () => p.stdin.end() });
-      }
-    });
-    p.on('exit', () => reject(new Error('origin exited')));
-  });
-}
 
 // ---------- measuring ----------
 
