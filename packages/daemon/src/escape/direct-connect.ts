@@ -13,6 +13,7 @@ import type { ConnectTuning } from './direct_fixed/config.js';
 import { throttleUpstreamSocket } from '../limit/socket-throttle.js';
 import { happyConnect, interleave } from './happy-eyeballs.js';
 import type { EscaperStats, HttpForwardConnection, TcpConnection } from './types.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 export interface DirectConnectOptions {
   tuning: ConnectTuning;
@@ -85,7 +86,7 @@ export async function directConnect(
   upstream: Upstream,
   o: DirectConnectOptions,
   stats: EscaperStats,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<DirectConnectResult> {
   const started = performance.now();
   let addrs: string[];
@@ -196,7 +197,7 @@ export async function directHttpForward(
   task: TaskContext,
   upstream: Upstream,
   tls: ConnectionOptions | null,
-  signal: AbortSignal,
+  signal: CancelSignal,
   c: TcpConnection,
 ): Promise<HttpForwardConnection> {
   let socket = c.socket;

@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { connectErrorCode, SluiceError } from '@sluice/common';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 const noop = () => {};
 
@@ -40,7 +41,7 @@ export function interleave(preferred: string[], other: string[], firstCount: num
   return out;
 }
 
-export function happyConnect(addrs: string[], port: number, opts: HappyEyeballsOptions, signal: AbortSignal): Promise<HappyResult> {
+export function happyConnect(addrs: string[], port: number, opts: HappyEyeballsOptions, signal: CancelSignal): Promise<HappyResult> {
   return new Promise((resolve, reject) => {
     const list = addrs.slice(0, Math.max(1, opts.maxAttempts));
     const live = new Set<Socket>();

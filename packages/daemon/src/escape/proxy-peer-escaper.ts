@@ -12,6 +12,7 @@ import type { Picker } from './pick/index.js';
 import { connectPeer, peerPicker, withNegotiationTimeout, type PeerConnection, type ProxyPeerConfig } from './proxy-peer.js';
 import { tlsUpgrade } from './tls-upgrade.js';
 import { newEscaperStats, type Escaper, type EscaperStats, type HttpForwardConnection, type TcpConnection } from './types.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 /** Lets proxy_float run a peer under its own stats and log name. */
 export interface PeerEscaperOptions {
@@ -46,7 +47,7 @@ export abstract class ProxyPeerEscaper<Cfg extends ProxyPeerConfig> implements E
     this.picker = peerPicker(cfg);
   }
 
-  protected connectPeer(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<PeerConnection> {
+  protected connectPeer(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<PeerConnection> {
     return connectPeer(this.runtime, this, this.config, this.picker, task, upstream, signal);
   }
 
@@ -54,7 +55,7 @@ export abstract class ProxyPeerEscaper<Cfg extends ProxyPeerConfig> implements E
    * Runs a handshake with the next proxy under peer_negotiation_timeout. On failure the socket is gone and the
    * Escape log says why (`escapeType` TcpConnect for tunnels, UdpSendto for UDP associations).
    */
-  protected async negotiate<T>(c: PeerConnection, task: TaskContext, upstream: Upstream, signal: AbortSignal,
+  protected async negotiate<T>(c: PeerConnection, task: TaskContext, upstream: Upstream, signal: CancelSignal,
     escapeType: 'TcpConnect' | 'UdpSendto', run: () => Promise<T>): Promise<T> {
     try {
       return await withNegotiationTimeout(c.socket, this.config.negotiationTimeoutMs, signal, run);
@@ -67,11 +68,11 @@ export abstract class ProxyPeerEscaper<Cfg extends ProxyPeerConfig> implements E
     }
   }
 
-  abstract tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection>;
-  abstract httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection>;
+  abstract tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection>;
+  abstract httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection>;
 
   /** https forwarding through a tunnel: a tunnel to the origin, then TLS with the origin from here. */
-  protected async tlsThroughTunnel(task: TaskContext, upstream: Upstream, tls: ConnectionOptions, signal: AbortSignal): Promise<HttpForwardConnection> {
+  protected async tlsThroughTunnel(task: TaskContext, upstream: Upstream, tls: ConnectionOptions, signal: CancelSignal): Promise<HttpForwardConnection> {
     const c = await this.tcpConnect(task, upstream, signal);
     try {
       const socket = await tlsUpgrade(c.socket, upstream.host, tls, signal);

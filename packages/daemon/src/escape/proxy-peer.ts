@@ -21,6 +21,7 @@ import { logEscapeError } from './escape-log.js';
 import { Picker, selectionKey } from './pick/index.js';
 import { tlsUpgrade } from './tls-upgrade.js';
 import type { ConnectInfo, EscaperStats } from './types.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 export interface ProxyPeerConfig extends BaseConfig {
   peers: readonly WeightedUpstream[];
@@ -166,7 +167,7 @@ export async function connectPeer(
   picker: Picker<UpstreamAddr>,
   task: TaskContext,
   upstream: Upstream,
-  signal: AbortSignal,
+  signal: CancelSignal,
   tlsOverride?: { tls: TlsClientConfig; tlsName: string | undefined },
 ): Promise<PeerConnection> {
   // username params / egress path selection may name the next proxy for this task; else pick one
@@ -234,7 +235,7 @@ export async function connectPeer(
 }
 
 /** Run a handshake with the next proxy under peer_negotiation_timeout; on failure the socket is destroyed. */
-export function withNegotiationTimeout<T>(socket: Socket, ms: number, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+export function withNegotiationTimeout<T>(socket: Socket, ms: number, signal: CancelSignal, run: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const finish = (err: unknown, v?: T) => {

@@ -13,6 +13,7 @@ import {
   newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
   type UdpUpstreamReceiver,
 } from './types.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 const NO_TARGET: Upstream = { host: '', port: 0, ipFamily: 0 };
 
@@ -33,9 +34,9 @@ export abstract class RouteEscaper<Cfg extends BaseConfig> implements Escaper<Cf
   }
 
   /** The next escaper's name for this task; may resolve or ask an agent. Throws a SluiceError when none fits. */
-  protected abstract select(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<string> | string;
+  protected abstract select(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<string> | string;
 
-  private async next(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<Escaper> {
+  private async next(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<Escaper> {
     this.stats.taskTotal++;
     try {
       const name = await this.select(task, upstream, signal);
@@ -47,22 +48,22 @@ export abstract class RouteEscaper<Cfg extends BaseConfig> implements Escaper<Cf
     }
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     return (await this.next(task, upstream, signal)).tcpConnect(task, upstream, signal);
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     return (await this.next(task, upstream, signal)).httpForwardConnect(task, upstream, tls, signal);
   }
 
-  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     const e = await this.next(task, upstream, signal);
     if (!e.udpSetupConnection) throw noUdp(e);
     return e.udpSetupConnection(task, upstream, receiver, signal);
   }
 
   /** A relay has no single target: rules see an empty host (g3 routes UDP associate by the first packet's target; here by none). */
-  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     const e = await this.next(task, NO_TARGET, signal);
     if (!e.udpSetupRelay) throw noUdp(e);
     return e.udpSetupRelay(task, receiver, signal);

@@ -3,10 +3,11 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { SluiceError } from '@sluice/common';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function tlsUpgrade(socket: Socket, host: string, opts: ConnectionOptions & { handshakeTimeoutMs?: number }, signal: AbortSignal): Promise<TLSSocket> {
+export function tlsUpgrade(socket: Socket, host: string, opts: ConnectionOptions & { handshakeTimeoutMs?: number }, signal: CancelSignal): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const servername = opts.servername ?? (isIP(host) ? undefined : host);
     const t = tlsConnect({ ...opts, socket, servername, ALPNProtocols: opts.ALPNProtocols ?? ['http/1.1'] });

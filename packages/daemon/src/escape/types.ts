@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { BaseConfig, LiveObject } from '../runtime/object-def.js';
 import type { SluiceError } from '@sluice/common';
 import type { TaskContext, Upstream } from '../task/task.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 /** What an escaper reports about the connection it made, for the task log (`next_*`, `tcp_connect_*`). */
 export interface ConnectInfo {
@@ -70,24 +71,24 @@ export interface Escaper<Cfg extends BaseConfig = BaseConfig> extends LiveObject
   readonly logName: string;
   readonly stats: EscaperStats;
   /** Open a TCP stream to `upstream` (CONNECT, SOCKS connect, stream servers). Rejects with a SluiceError. */
-  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection>;
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection>;
   /**
    * A connection to send HTTP requests for `upstream` on. With `tls` (the server's TLS client options) the
    * escaper gives a TLS stream to the origin (https forward) unless it chains through a proxy that forwards
    * https itself.
    */
-  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection>;
+  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection>;
   /**
    * UDP towards one fixed upstream (g3's "udp connect", the SOCKS server's default UDP mode). The upstream is
    * resolved through the escaper's resolver and checked against its egress filter once. Escapers that cannot
    * carry UDP leave this out; the server then answers "command not supported".
    */
-  udpSetupConnection?(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket>;
+  udpSetupConnection?(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket>;
   /**
    * UDP towards any destination, chosen per datagram (SOCKS5 UDP ASSOCIATE). Domains are resolved through the
    * escaper's resolver and every destination address is checked against the egress filter.
    */
-  udpSetupRelay?(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket>;
+  udpSetupRelay?(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket>;
   /** Float escapers: take peers / bind addresses published over the control socket (parsed JSON). */
   publish?(data: unknown): Promise<void>;
 }

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { FtpControl, FtpError, replyError } from './control.js';
 import { parseEpsvReply, parsePasvReply, type FtpReply } from './reply.js';
+import type { CancelSignal } from '../runtime/cancel.js';
 
 export interface FtpEndpoint {
   host: string;
@@ -14,7 +15,7 @@ export interface FtpEndpoint {
 }
 
 /** Opens a TCP connection (control or data); rejects with the caller's own error type on failure. */
-export type FtpConnector = (to: FtpEndpoint, purpose: 'control' | 'data', signal: AbortSignal) => Promise<Socket>;
+export type FtpConnector = (to: FtpEndpoint, purpose: 'control' | 'data', signal: CancelSignal) => Promise<Socket>;
 
 export interface FtpClientTimeouts {
   connectMs: number;
@@ -58,11 +59,11 @@ export class FtpClient {
     private readonly server: FtpEndpoint,
     private readonly connector: FtpConnector,
     private readonly timeouts: FtpClientTimeouts,
-    private readonly signal: AbortSignal,
+    private readonly signal: CancelSignal,
   ) {}
 
   /** Connect, read the greeting, learn the features (FEAT) and switch paths to UTF-8 when offered. */
-  static async open(server: FtpEndpoint, connector: FtpConnector, timeouts: FtpClientTimeouts, signal: AbortSignal): Promise<FtpClient> {
+  static async open(server: FtpEndpoint, connector: FtpConnector, timeouts: FtpClientTimeouts, signal: CancelSignal): Promise<FtpClient> {
     const socket = await withTimeout(connector(server, 'control', signal), timeouts.connectMs,
       () => new FtpError('timeout', `connect to the FTP server timed out after ${timeouts.connectMs}ms`));
     const c = new FtpClient(new FtpControl(socket), server, connector, timeouts, signal);

@@ -10,6 +10,7 @@ import {
 } from '../types.js';
 import type { DirectFixedConfig } from './config.js';
 import { directUdpConnect, directUdpRelay, type DirectUdpContext } from './udp.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
   readonly logName = 'DirectFixed';
@@ -47,12 +48,12 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     return { ...this.opts, bindIps4: v6 ? [] : [ip], bindIps6: v6 ? [ip] : [], noIpv4: c.noIpv4 || v6, noIpv6: c.noIpv6 || !v6 };
   }
 
-  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     return directTcpConnect(this, this.runtime, task, upstream, () =>
       directConnect(this.runtime.resolver(this.config.resolver), upstream, userConnectOptions(this.optionsFor(task), task), this.stats, signal));
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     return directHttpForward(this, this.runtime, task, upstream, tls, signal, await this.tcpConnect(task, upstream, signal));
   }
 
@@ -64,12 +65,12 @@ export class DirectFixedEscaper implements Escaper<DirectFixedConfig> {
     };
   }
 
-  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     this.stats.taskTotal++;
     return directUdpConnect(this.udpContext(), task, upstream, receiver, signal);
   }
 
-  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     this.stats.taskTotal++;
     return directUdpRelay(this.udpContext(), task, receiver, signal);
   }

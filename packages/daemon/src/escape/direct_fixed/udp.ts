@@ -13,6 +13,7 @@ import { formatSockAddr, formatUpstream } from '../../task/task.js';
 import { resolveOrdered, type DirectConnectOptions } from '../direct-connect.js';
 import { logEscapeError } from '../escape-log.js';
 import type { UdpConnectSocket, UdpRelaySocket, UdpSocketInfo, UdpUpstreamReceiver } from '../types.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 /** What the UDP side needs from its escaper, read at setup time (a reload applies to new tasks). */
 export interface DirectUdpContext {
@@ -105,7 +106,7 @@ class DirectUdpConnection implements UdpConnectSocket {
 }
 
 export async function directUdpConnect(
-  ctx: DirectUdpContext, task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal,
+  ctx: DirectUdpContext, task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal,
 ): Promise<UdpConnectSocket> {
   let socket: UdpSocket | undefined;
   try {
@@ -257,7 +258,7 @@ class DirectUdpRelay implements UdpRelaySocket {
   }
 }
 
-export async function directUdpRelay(ctx: DirectUdpContext, task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+export async function directUdpRelay(ctx: DirectUdpContext, task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
   if (signal.aborted) throw new SluiceError('CLIENT_CLOSED_EARLY', 'client went away during UDP setup');
   return new DirectUdpRelay(ctx, task, receiver);
 }

@@ -21,6 +21,7 @@ import {
   newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
   type UdpUpstreamReceiver,
 } from '../types.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 export interface DirectFloatConfig extends DirectFixedConfig {
   cache4: string | undefined;
@@ -152,7 +153,7 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
     return new SluiceError('ESCAPER_NOT_USABLE', `${this.name}: no bind address published`);
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     const opts = this.optionsFor(task);
     return directTcpConnect(this, this.runtime, task, upstream, () => {
       if (!opts) throw this.noBind();
@@ -160,7 +161,7 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
     });
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     return directHttpForward(this, this.runtime, task, upstream, tls, signal, await this.tcpConnect(task, upstream, signal));
   }
 
@@ -172,11 +173,11 @@ export class DirectFloatEscaper implements Escaper<DirectFloatConfig> {
     return { name: this.name, logName: this.logName, opts, runtime: this.runtime, resolver: () => this.runtime.resolver(this.config.resolver) };
   }
 
-  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     return directUdpConnect(this.udpContext(task), task, upstream, receiver, signal);
   }
 
-  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     return directUdpRelay(this.udpContext(task), task, receiver, signal);
   }
 

@@ -23,6 +23,7 @@ import {
   newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
   type UdpUpstreamReceiver,
 } from '../types.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 export interface ProxyFloatConfig extends BaseConfig {
   source: FloatSource;
@@ -200,13 +201,13 @@ export class ProxyFloatEscaper implements Escaper<ProxyFloatConfig> {
     return live[Math.floor(Math.random() * live.length)]!.escaper;
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     const c = await this.select(task).tcpConnect(task, upstream, signal);
     c.info.escaper = this.name;
     return c;
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     const c = await this.select(task).httpForwardConnect(task, upstream, tls, signal);
     c.info.escaper = this.name;
     return c;
@@ -224,13 +225,13 @@ export class ProxyFloatEscaper implements Escaper<ProxyFloatConfig> {
     return e;
   }
 
-  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     const s = await this.udpPeer(task).udpSetupConnection!(task, upstream, receiver, signal);
     s.info.escaper = this.name;
     return s;
   }
 
-  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     const s = await this.udpPeer(task).udpSetupRelay!(task, receiver, signal);
     s.info.escaper = this.name;
     return s;

@@ -12,6 +12,7 @@ import type { Runtime } from '../../runtime/runtime.js';
 import type { HttpForwardConnection, TcpConnection } from '../types.js';
 import type { ProxyHttpConfig } from './config.js';
 import { basicAuth, httpConnect } from './connect-client.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 function configuredAuth(cfg: ProxyHttpConfig): string | undefined {
   return cfg.username === undefined ? undefined : basicAuth(cfg.username, cfg.password);
@@ -41,7 +42,7 @@ export class ProxyHttpEscaper extends ProxyPeerEscaper<ProxyHttpConfig> {
     return c ? basicAuth(c.username, c.password) : undefined;
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     const c = await this.connectPeer(task, upstream, signal);
     await this.negotiate(c, task, upstream, signal, 'TcpConnect',
       () => httpConnect(c.socket, formatUpstream(upstream), this.authFor(task), this.config.connectRspHeaderMaxSize));
@@ -49,7 +50,7 @@ export class ProxyHttpEscaper extends ProxyPeerEscaper<ProxyHttpConfig> {
     return { socket: c.socket, info: c.info };
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     if (tls && !this.config.capability.forwardHttps) return this.tlsThroughTunnel(task, upstream, tls, signal);
     const c = await this.connectPeer(task, upstream, signal);
     this.stats.connEstablish++;

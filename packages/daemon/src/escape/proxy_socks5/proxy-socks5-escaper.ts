@@ -12,6 +12,7 @@ import type { HttpForwardConnection, TcpConnection, UdpConnectSocket, UdpRelaySo
 import type { ProxySocks5Config } from './config.js';
 import { socks5Command, socks5Greet } from './socks5-handshake.js';
 import { relayTarget, Socks5UdpRelay } from './udp.js';
+import type { CancelSignal } from '../../runtime/cancel.js';
 
 /** A relay has no destination of its own; the association is made for any. */
 const ANY_DESTINATION: Upstream = { host: '0.0.0.0', port: 0, ipFamily: 4 };
@@ -21,7 +22,7 @@ export class ProxySocks5Escaper extends ProxyPeerEscaper<ProxySocks5Config> {
     return this.config.type === 'proxy_socks5s' ? 'ProxySocks5s' : 'ProxySocks5';
   }
 
-  async tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  async tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     const c = await this.connectPeer(task, upstream, signal);
     await this.negotiate(c, task, upstream, signal, 'TcpConnect', async () => {
       await socks5Greet(c.socket, peerCredentials(this.config, task));
@@ -32,7 +33,7 @@ export class ProxySocks5Escaper extends ProxyPeerEscaper<ProxySocks5Config> {
   }
 
   /** UDP ASSOCIATE on a fresh control connection; the relay socket speaks the SOCKS UDP header. */
-  private async associate(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<Socks5UdpRelay> {
+  private async associate(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<Socks5UdpRelay> {
     const c = await this.connectPeer(task, upstream, signal);
     const bound = await this.negotiate(c, task, upstream, signal, 'UdpSendto', async () => {
       await socks5Greet(c.socket, peerCredentials(this.config, task));
@@ -44,15 +45,15 @@ export class ProxySocks5Escaper extends ProxyPeerEscaper<ProxySocks5Config> {
     return Socks5UdpRelay.open(c.socket, relay.host, relay.port, receiver, this.name, this.config.endOnControlClosed);
   }
 
-  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  async udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     return (await this.associate(task, upstream, receiver, signal)).fixDestination(upstream);
   }
 
-  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  async udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     return this.associate(task, ANY_DESTINATION, receiver, signal);
   }
 
-  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  async httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     if (tls) return this.tlsThroughTunnel(task, upstream, tls, signal);
     const c = await this.tcpConnect(task, upstream, signal);
     return { socket: c.socket, info: c.info, absoluteForm: false, extraHeaders: [], poolKey: `${this.name}||${upstream.host}|${upstream.port}` };

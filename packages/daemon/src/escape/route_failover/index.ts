@@ -13,6 +13,7 @@ import {
   newEscaperStats, type Escaper, type HttpForwardConnection, type TcpConnection, type UdpConnectSocket, type UdpRelaySocket,
   type UdpUpstreamReceiver,
 } from '../types.js';
+import { Cancel, type CancelSignal } from '../../runtime/cancel.js';
 
 export interface RouteFailoverConfig extends BaseConfig {
   primary: string;
@@ -47,12 +48,12 @@ function race<T>(
   rs: RouteStats,
   cfg: RouteFailoverConfig,
   runtime: Runtime,
-  signal: AbortSignal,
-  attempt: (e: Escaper, signal: AbortSignal) => Promise<T>,
+  signal: CancelSignal,
+  attempt: (e: Escaper, signal: CancelSignal) => Promise<T>,
   discard: (loser: T) => void = (c) => (c as TcpConnection).socket.destroy(),
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const ctls = [new AbortController(), new AbortController()];
+    const ctls = [new Cancel(), new Cancel()];
     const onAbort = () => ctls.forEach((c) => c.abort());
     signal.addEventListener('abort', onAbort, { once: true });
     let settled = false;
@@ -109,21 +110,21 @@ export class RouteFailoverEscaper implements Escaper<RouteFailoverConfig> {
   get name(): string {
     return this.config.name;
   }
-  tcpConnect(task: TaskContext, upstream: Upstream, signal: AbortSignal): Promise<TcpConnection> {
+  tcpConnect(task: TaskContext, upstream: Upstream, signal: CancelSignal): Promise<TcpConnection> {
     this.stats.taskTotal++;
     return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.tcpConnect(task, upstream, s));
   }
-  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: AbortSignal): Promise<HttpForwardConnection> {
+  httpForwardConnect(task: TaskContext, upstream: Upstream, tls: ConnectionOptions | null, signal: CancelSignal): Promise<HttpForwardConnection> {
     this.stats.taskTotal++;
     return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.httpForwardConnect(task, upstream, tls, s));
   }
-  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpConnectSocket> {
+  udpSetupConnection(task: TaskContext, upstream: Upstream, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpConnectSocket> {
     this.stats.taskTotal++;
     return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.udpSetupConnection
       ? e.udpSetupConnection(task, upstream, receiver, s)
       : Promise.reject(noUdp(e)), (u) => u.close());
   }
-  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: AbortSignal): Promise<UdpRelaySocket> {
+  udpSetupRelay(task: TaskContext, receiver: UdpUpstreamReceiver, signal: CancelSignal): Promise<UdpRelaySocket> {
     this.stats.taskTotal++;
     // Both legs may start; only the winner's socket stays open, so replies reach the receiver from one of them.
     return race(this.routeStats, this.config, this.runtime, signal, (e, s) => e.udpSetupRelay

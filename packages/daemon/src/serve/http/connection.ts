@@ -20,6 +20,7 @@ import type { AliveWork } from '../base-server.js';
 import { errorResponse } from './responses.js';
 import type { ClientInfo } from '../types.js';
 import { AuthFailureStreak, type AuthRefusal } from './auth-refusal.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -66,7 +67,7 @@ export abstract class HttpConnection<S extends HttpConnectionServer, X extends H
   /** the exchange currently served */
   exchange: X | null = null;
   /** aborts whatever is in flight (upstream connect, tunnel setup) when the client goes away */
-  inflight: AbortController | null = null;
+  inflight: Cancel | null = null;
   /** time the connection became ready for the next request (pipeline_wait) */
   readySince = performance.now();
   /** requests read on this connection */

@@ -26,6 +26,7 @@ import type { HttpProxyConnection } from './connection.js';
 import { errorResponse, ipOfAddr, remoteConnectionInfo } from '../http/responses.js';
 import { localTarget } from './well-known.js';
 import { runFtpOverHttp } from './ftp.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 type Decoder = ChunkedDecoder | LengthDecoder;
 /** `draining`: a request refused by authentication whose body is read and dropped (untrusted read) */
@@ -81,7 +82,7 @@ function hasExplicitPort(target: string): boolean {
 export class ForwardExchange {
   readonly task: HttpForwardTask;
   private phase: Phase = 'preparing';
-  private readonly abort = new AbortController();
+  private readonly abort = new Cancel();
   private up: HttpForwardConnection | null = null;
   private upKey = '';
   private upShared = false;

@@ -30,6 +30,7 @@ import type { Upstream } from '../../task/task.js';
 import type { HttpProxyConnection } from './connection.js';
 import type { ForwardExchange } from './forward.js';
 import { errorResponse } from '../http/responses.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 /** What the URL path asks for (g3's FtpRequestPath). */
 export interface FtpRequestPath {
@@ -127,7 +128,7 @@ class FtpOverHttpExchange {
   readonly task: FtpOverHttpTask;
   activity = 0;
   private phase: Phase = 'setup';
-  private readonly abort = new AbortController();
+  private readonly abort = new Cancel();
   private ftp: FtpClient | null = null;
   private data: Socket | null = null;
   private bodyDecoder: ChunkedDecoder | LengthDecoder | null = null;

@@ -9,6 +9,7 @@ import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { HttpProxyConnection } from './connection.js';
 import { CONNECT_ESTABLISHED, remoteConnectionInfo } from '../http/responses.js';
 import { AuditedTunnel } from '../../audit/audited-tunnel.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, headBytes: number): Promise<void> {
   const server = conn.server;
@@ -42,7 +43,7 @@ export async function runTunnel(conn: HttpProxyConnection, head: RequestHead, he
   task.escaper = escaper.name;
   task.stage = 'Connecting';
   task.markWait();
-  const abort = new AbortController();
+  const abort = new Cancel();
   conn.inflight = abort;
   let upstream;
   let upstreamInfo;

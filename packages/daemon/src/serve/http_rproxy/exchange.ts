@@ -27,6 +27,7 @@ import { ResponseRelay, type ResponseRelayHost } from '../http/response-relay.js
 import { UntrustedDrain } from '../http/untrusted-drain.js';
 import type { RProxyConnection } from './connection.js';
 import type { RProxySite } from './hosts.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 /** `draining`: a request refused for its credentials whose body is read and dropped (untrusted read) */
 type Phase = 'routing' | 'connecting' | 'sending' | 'relaying' | 'draining' | 'done';
@@ -45,7 +46,7 @@ export class RProxyExchange {
   readonly task: HttpForwardTask;
   activity = 0;
   private phase: Phase = 'routing';
-  private readonly abort = new AbortController();
+  private readonly abort = new Cancel();
   private site: RProxySite | null = null;
   private up: HttpForwardConnection | null = null;
   private reqBody: BodyPump;

@@ -9,6 +9,7 @@ import { TaskContext, type Upstream } from '../../task/task.js';
 import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { SocksConnection } from './connection.js';
 import { AuditedTunnel } from '../../audit/audited-tunnel.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 function failReply(conn: SocksConnection, err: SluiceError): Buffer {
   return conn.version === 4 ? encodeSocks4Reply(false) : encodeSocks5Reply(err.socksReply);
@@ -46,7 +47,7 @@ export async function runTcpConnect(conn: SocksConnection, addr: SocksAddress, e
   if (upstream.port === 0) return fail(new SluiceError('CLIENT_PROTOCOL_INVALID', 'destination port 0'), true);
 
   // While connecting: keep reading so a client hanging up cancels the connect; hold early data, bounded.
-  const abort = new AbortController();
+  const abort = new Cancel();
   const held: Buffer[] = early.length > 0 ? [early] : [];
   let heldBytes = early.length;
   let clientGone = false;

@@ -22,6 +22,7 @@ import { UdpTask } from '../../task/udp-task.js';
 import type { ActiveTask, SocksConnection } from './connection.js';
 import { advertisedUdpIp, bindClientUdp, UdpBudget } from './udp-support.js';
 import { UdpUserLimits } from './udp-user.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 /** Datagrams held while UDP connect sets up its upstream socket. */
 const SETUP_QUEUE_MAX = 32;
@@ -41,7 +42,7 @@ export class SocksUdpSession implements ActiveTask, UdpUpstreamReceiver {
   private upConn: UdpConnectSocket | null = null;
   private settingUp = false;
   private readonly setupQueue: Buffer[] = [];
-  private readonly abortCtl = new AbortController();
+  private readonly abortCtl = new Cancel();
   private ended = false;
   private initialTimer: NodeJS.Timeout | undefined;
   /** client UDP source: IP always known; port 0 until the first datagram (or given in the request) */

@@ -17,6 +17,7 @@ import { Relay, RELAY_END_REASON } from '../relay.js';
 import type { ClientInfo } from '../types.js';
 import type { StreamServerConfig } from './stream-config.js';
 import { AuditedTunnel } from '../../audit/audited-tunnel.js';
+import { Cancel } from '../../runtime/cancel.js';
 
 /** Where one stream task goes. */
 export interface StreamTarget {
@@ -100,7 +101,7 @@ export abstract class StreamServer<Cfg extends StreamServerConfig> extends Liste
 /** One stream task while it lives: connecting (client input held, bounded), then relaying. */
 class StreamWork implements AliveWork {
   private relay: Pick<Relay, 'idleTick' | 'abort'> | null = null;
-  private readonly abortCtl = new AbortController();
+  private readonly abortCtl = new Cancel();
   private clientGone = false;
   private held: Buffer[] = [];
   private heldBytes = 0;
