@@ -9,6 +9,7 @@ export { parseDuration, parseSize, parseSizeU32 } from './humanize.js';
 export { parseRateLimitQuota, parseRandomRatio, type RateLimitQuota } from './rate.js';
 export { PortSet, parsePorts, parsePortRange, type PortRange } from './ports.js';
 export {
+  ipBytes,
   normalizeIp,
   ipFamily,
   parseIpAddr,

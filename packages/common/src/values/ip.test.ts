@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IpNetworkTable } from './ip-table.js';
-import { formatIpv6, ipFamily, normalizeIp, parseIpAddr, parseIpNetwork, parseIpv4 } from './ip.js';
+import { formatIpv6, ipBytes, ipFamily, normalizeIp, parseIpAddr, parseIpNetwork, parseIpv4 } from './ip.js';
 import { assertValueError } from './test-helpers.js';
 
 describe('normalizeIp', () => {
@@ -124,5 +124,16 @@ describe('IpNetworkTable', () => {
       if (best < 0) assert.equal(got, undefined);
       else assert.deepEqual(nets[got!], nets[best]);
     }
+  });
+});
+
+describe('ipBytes', () => {
+  it('gives network-order bytes: 4 for IPv4 (mapped too), 16 for IPv6 (embedded IPv4 too)', () => {
+    assert.deepEqual([...ipBytes('10.1.2.3')!], [10, 1, 2, 3]);
+    assert.deepEqual([...ipBytes('::ffff:10.1.2.3')!], [10, 1, 2, 3]);
+    assert.equal(ipBytes('2001:db8::1')!.toString('hex'), '20010db8000000000000000000000001');
+    assert.equal(ipBytes('64:ff9b::1.2.3.4')!.toString('hex'), '0064ff9b000000000000000001020304');
+    assert.equal(ipBytes('[::1]')!.length, 16);
+    assert.equal(ipBytes('example.com'), null);
   });
 });

@@ -197,6 +197,15 @@ export function normalizeIp(s: string): string | null {
   return family === 0 ? null : formatScratch(family);
 }
 
+/** The network-order bytes of an IP literal (4, or 16; IPv4-mapped IPv6 gives 4), or null if it is not one. */
+export function ipBytes(s: string): Buffer | null {
+  const family = parseIpInto(s);
+  if (family === 0) return null;
+  const b = Buffer.alloc(family === 4 ? 4 : 16);
+  for (let i = 0; i < b.length / 4; i++) b.writeUInt32BE(IP_SCRATCH[i]!, i * 4);
+  return b;
+}
+
 /** 4 or 6 for an IP literal (IPv4-mapped IPv6 counts as 4), 0 otherwise. */
 export function ipFamily(s: string): 0 | 4 | 6 {
   return parseIpInto(s);

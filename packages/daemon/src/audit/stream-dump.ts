@@ -7,7 +7,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { asBool, parseEnvSockaddr, parseSocketBuffer, parseUdpMiscOpts, ValueError, type SocketBuffer } from '@sluice/common';
+import { asBool, ipBytes, parseEnvSockaddr, parseSocketBuffer, parseUdpMiscOpts, ValueError, type SocketBuffer } from '@sluice/common';
 
 export interface StreamDumpConfig {
   readonly host: string;
@@ -76,21 +76,8 @@ export function parseAddr(s: string | undefined): Addr | undefined {
   if (!s) return undefined;
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
   if (!m) return undefined;
-  const ip = m[1]!.startsWith('::ffff:') && isIP(m[1]!.slice(7)) === 4 ? m[1]!.slice(7) : m[1]!;
-  const fam = isIP(ip);
-  if (fam === 4) return { ip: Buffer.from(ip.split('.').map(Number)), v6: false, port: Number(m[2]) };
-  if (fam === 6) return { ip: ipv6Bytes(ip), v6: true, port: Number(m[2]) };
-  return undefined;
-}
-
-function ipv6Bytes(ip: string): Buffer {
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w, 16));
-  const b = Buffer.alloc(16);
-  words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
-  return b;
+  const ip = ipBytes(m[1]!); // IPv4-mapped IPv6 comes back as IPv4
+  return ip ? { ip, v6: ip.length === 16, port: Number(m[2]) } : undefined;
 }
 
 function tag(out: number[], t: number, value: ArrayLike<number>): void {
