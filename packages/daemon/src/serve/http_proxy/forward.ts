@@ -79,7 +79,7 @@ function hasExplicitPort(target: string): boolean {
   return colon > hostStart && colon > bracket && colon < end - 1;
 }
 
-export class ForwardExchange {
+export class ForwardExchange implements ResponseRelayHost {
   readonly task: HttpForwardTask;
   private phase: Phase = 'preparing';
   private readonly abort = new Cancel();
@@ -108,25 +108,9 @@ export class ForwardExchange {
     this.task.cRdBytes = headBytes;
     this.task.pipelineWait = performance.now() - conn.readySince;
     for (const h of req.headers) if (h.lname === 'user-agent') this.task.userAgent = h.value;
-    this.relayHost = {
-      task: this.task,
-      request: this.req,
-      upstreamSocket: () => this.up?.socket ?? null,
-      writeClient: (b) => this.writeClient(b),
-      finalHead: (rsp, chunkedOut) => {
-        clearTimeout(this.rspTimer);
-        this.phase = 'relaying';
-        const cfg = this.conn.server.config;
-        const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
-        return finalResponseHead(rsp, extra, chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
-      },
-      done: () => this.responseDone(),
-      failed: (err, status) => this.upstreamFailed(err, status),
-    };
   }
 
   /** What the response relay needs of this exchange. */
-  private readonly relayHost: ResponseRelayHost;
 
   get wantsClientData(): boolean {
     return this.phase === 'sending' || this.phase === 'waiting' || this.phase === 'relaying' || this.phase === 'draining'
@@ -347,7 +331,7 @@ export class ForwardExchange {
 
   private attachUpstream(s: Socket): void {
     const cfg = this.conn.server.config;
-    this.relay = new ResponseRelay(this.relayHost, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
+    this.relay = new ResponseRelay(this, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
     s.on('data', this.onUpstreamData);
     s.on('end', this.onUpstreamEnd);
     s.on('close', this.onUpstreamClose);
@@ -425,7 +409,34 @@ export class ForwardExchange {
     return out;
   }
 
-  private readonly writeClient = (buf: Buffer): boolean => {
+  // ---- what the response relay needs of this exchange (ResponseRelayHost) ----
+
+  get request(): RequestHead {
+    return this.req;
+  }
+
+  upstreamSocket(): Socket | null {
+    return this.up?.socket ?? null;
+  }
+
+  /** called once, when the final head is in */
+  finalHead(rsp: ResponseHead, chunkedOut: boolean): Buffer {
+    clearTimeout(this.rspTimer);
+    this.phase = 'relaying';
+    const cfg = this.conn.server.config;
+    const extra = cfg.serverId !== undefined || cfg.echoChainedInfo ? this.proxyInfoHeaders(rsp) : '';
+    return finalResponseHead(rsp, extra, chunkedOut, this.keepClientAfter(), this.req.versionMinor === 0);
+  }
+
+  done(): void {
+    this.responseDone();
+  }
+
+  failed(err: SluiceError, status: number): void {
+    this.upstreamFailed(err, status);
+  }
+
+  readonly writeClient = (buf: Buffer): boolean => {
     this.clientWritten = true;
     this.task.cWrBytes += buf.length;
     this.conn.server.stats.outBytes += buf.length;

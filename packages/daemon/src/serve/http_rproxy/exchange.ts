@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { SluiceError, toSluiceError, type TcpSpeedLimit } from '@sluice/common';
 import {
   HOP_BY_HOP, parseAbsoluteTarget, parseHostHeader,
-  type HttpParseError, type RequestHead,
+  type HttpParseError, type RequestHead, type ResponseHead,
 } from '@sluice/protocol';
 import type { AuthDenied } from '../../auth/server-auth.js';
 import { User } from '../../auth/user.js';
@@ -42,7 +42,7 @@ function detail(e: unknown): string {
   return (e as HttpParseError).detail ?? (e as Error).message;
 }
 
-export class RProxyExchange {
+export class RProxyExchange implements ResponseRelayHost {
   readonly task: HttpForwardTask;
   activity = 0;
   private phase: Phase = 'routing';
@@ -69,26 +69,8 @@ export class RProxyExchange {
     for (const h of req.headers) if (h.lname === 'user-agent') t.userAgent = h.value;
     this.task = t;
     this.reqBody = new BodyPump(req.bodyKind, req.contentLength, req.bodyKind === 'chunked', this.writeUpstream, { maxLineLength: server.config.bodyLineMaxLength });
-    this.relayHost = {
-      task: t,
-      request: req,
-      upstreamSocket: () => this.up?.socket ?? null,
-      writeClient: this.writeClient,
-      // called once, when the final head is in
-      finalHead: (rsp, chunkedOut) => {
-        clearTimeout(this.rspTimer);
-        this.phase = 'relaying';
-        const serverId = this.conn.server.config.serverId;
-        const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
-        return finalResponseHead(rsp, extra, chunkedOut, this.keepClient(), this.req.versionMinor === 0);
-      },
-      done: () => this.responseDone(),
-      failed: (err, status) => this.failUpstream(err, status),
-    };
   }
 
-  /** What the response relay needs of this exchange. */
-  private readonly relayHost: ResponseRelayHost;
 
   /** (a getter, so the compiler does not narrow `phase` across awaits) */
   private get finished(): boolean {
@@ -343,7 +325,7 @@ export class RProxyExchange {
 
   private attachUpstream(s: Socket): void {
     const cfg = this.conn.server.config;
-    this.relay = new ResponseRelay(this.relayHost, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
+    this.relay = new ResponseRelay(this, { rspHeadMaxBytes: cfg.rspHeadMaxBytes, bodyLineMaxLength: cfg.bodyLineMaxLength });
     s.on('data', this.onUpstreamData);
     s.on('end', this.onUpstreamEnd);
     s.on('close', this.onUpstreamClose);
@@ -366,7 +348,34 @@ export class RProxyExchange {
     if (!this.conn.downThrottle?.blocked) this.up?.socket.resume();
   }
 
-  private readonly writeClient = (b: Buffer): boolean => {
+  // ---- what the response relay needs of this exchange (ResponseRelayHost) ----
+
+  get request(): RequestHead {
+    return this.req;
+  }
+
+  upstreamSocket(): Socket | null {
+    return this.up?.socket ?? null;
+  }
+
+  /** called once, when the final head is in */
+  finalHead(rsp: ResponseHead, chunkedOut: boolean): Buffer {
+    clearTimeout(this.rspTimer);
+    this.phase = 'relaying';
+    const serverId = this.conn.server.config.serverId;
+    const extra = serverId !== undefined ? remoteConnectionInfo(serverId, this.up!.info) : '';
+    return finalResponseHead(rsp, extra, chunkedOut, this.keepClient(), this.req.versionMinor === 0);
+  }
+
+  done(): void {
+    this.responseDone();
+  }
+
+  failed(err: SluiceError, status: number): void {
+    this.failUpstream(err, status);
+  }
+
+  readonly writeClient = (b: Buffer): boolean => {
     this.task.cWrBytes += b.length;
     this.conn.server.stats.outBytes += b.length;
     return this.conn.socket.write(b);
