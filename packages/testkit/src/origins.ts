@@ -118,13 +118,14 @@ export async function startTlsOrigin(cert: { key: string; cert: string }): Promi
   };
 }
 
-/** A raw TCP echo server. */
-export async function startEchoServer(): Promise<{ port: number; close(): Promise<void> }> {
+/** A raw TCP echo server; with `banner`, it speaks first (a server-first protocol's greeting), then echoes. */
+export async function startEchoServer(opts: { banner?: string } = {}): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: NetServer = createNetServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
+    if (opts.banner) s.write(opts.banner);
     s.pipe(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -7,7 +7,7 @@
  */
 import { createSocket as createUdpSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect as h2connect, createSecureServer as createSecureH2Server, createServer as createH2Server, type Http2SecureServer, type Http2Server } from 'node:http2';
@@ -189,25 +189,6 @@ function closed(s: Socket, timeoutMs = 5000): Promise<Buffer> {
   });
 }
 
-async function startBannerServer(banner: string): Promise<{ port: number; close(): Promise<void> }> {
-  const conns = new Set<Socket>();
-  const srv: Server = createServer((c) => {
-    conns.add(c);
-    c.on('close', () => conns.delete(c));
-    c.on('error', () => {});
-    c.write(banner);
-    c.on('data', (d) => c.write(d));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (srv.address() as { port: number }).port,
-    close: () => new Promise<void>((r) => {
-      for (const c of conns) c.destroy();
-      srv.close(() => r());
-    }),
-  };
-}
-
 const inspects = (d: DaemonHandle, taskId: string) => d.records().filter((r) => r.fields.log_type === 'Inspect' && r.fields.task_id === taskId);
 const intercepts = (d: DaemonHandle, taskId: string) => d.records().filter((r) => r.fields.log_type === 'Intercept' && r.fields.task_id === taskId);
 
@@ -224,8 +205,8 @@ describe('auditor', () => {
   before(async () => {
     origin = await startOrigin();
     echo = await startEchoServer();
-    ssh = await startBannerServer('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
-    smtp = await startBannerServer('220 mx.sluice.test ESMTP Postfix\r\n');
+    ssh = await startEchoServer({ banner: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n' });
+    smtp = await startEchoServer({ banner: '220 mx.sluice.test ESMTP Postfix\r\n' });
     // a second plain HTTP origin on 127.0.0.2 for the comply_audit route
     const o2 = createServer((c) => {
       c.on('error', () => {});
