@@ -91,6 +91,13 @@ export function replaceOwnBuffer(socket: Socket, buffer: Buffer): boolean {
   return true;
 }
 
+/** The buffer `socket` reads into, when readIntoOwnBuffer switched it (for tests and diagnostics). */
+export function ownReadBufferOf(socket: Socket): Buffer | null {
+  if (!slots) return null;
+  const b = (socket as unknown as Record<symbol, unknown>)[slots.buffer];
+  return Buffer.isBuffer(b) ? b : null;
+}
+
 function handleOf(socket: Socket): UserBufferHandle | null {
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   return handle && typeof handle.useUserBuffer === 'function' ? handle : null;
